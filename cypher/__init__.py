@@ -1,0 +1,1 @@
+"""Neo4j query files, one per store method, shipped as package data."""

@@ -1,0 +1,76 @@
+"""Deterministic links from co-observation. Pure.
+
+The identifiers seen together in one observation are linked as a star around the
+observation's strongest identifier (by type strength, then key), not as a clique: n - 1 links
+instead of n(n - 1)/2, and a junk value on the rim cannot connect the others to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from identity_graph.config import Config
+from identity_graph.models import IdKey, Link, LinkKey, Observation
+
+CO_OBSERVED = "co_observed"
+
+
+def star_centre(identifiers: Iterable[IdKey], config: Config) -> IdKey:
+    return min(identifiers, key=lambda k: (-config.type(k[0]).strength, k))
+
+
+def star_links(obs: Observation, config: Config) -> list[Link]:
+    if len(obs.identifiers) < 2:
+        return []
+    trust = config.source(obs.source).trust
+    centre = star_centre(obs.identifiers, config)
+    centre_type = config.type(centre[0])
+    if not centre_type.linkable:
+        return []
+    links = []
+    for other in obs.identifiers:
+        if other == centre:
+            continue
+        other_type = config.type(other[0])
+        if not other_type.linkable:
+            continue
+        a, b = (centre, other) if centre < other else (other, centre)
+        links.append(
+            Link(
+                a=a,
+                b=b,
+                rule=CO_OBSERVED,
+                weight=min(centre_type.weight, other_type.weight) * trust,
+                count=1,
+                first_seen=obs.timestamp,
+                last_seen=obs.timestamp,
+                sources=(obs.source,),
+                samples=(obs.observation_key,),
+            )
+        )
+    return links
+
+
+def merge_link(old: Link, new: Link, sample_size: int) -> Link:
+    """Combine two pieces of evidence for the same (a, b, rule). Order-independent."""
+    return Link(
+        a=old.a,
+        b=old.b,
+        rule=old.rule,
+        weight=max(old.weight, new.weight),
+        count=old.count + new.count,
+        first_seen=min(old.first_seen, new.first_seen),
+        last_seen=max(old.last_seen, new.last_seen),
+        sources=tuple(sorted(set(old.sources) | set(new.sources))),
+        samples=tuple(sorted(set(old.samples) | set(new.samples))[:sample_size]),
+        details=new.details or old.details,
+    )
+
+
+def aggregate_links(links: Iterable[Link], sample_size: int) -> dict[LinkKey, Link]:
+    merged: dict[LinkKey, Link] = {}
+    for link in links:
+        key = (link.a, link.b, link.rule)
+        found = merged.get(key)
+        merged[key] = link if found is None else merge_link(found, link, sample_size)
+    return merged

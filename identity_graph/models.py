@@ -1,0 +1,229 @@
+"""Domain dataclasses shared by every layer. Stores take and return these, never rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+IdKey = tuple[str, str]
+"""An identifier node's key: (type, normalized value)."""
+
+JSONValue = Any
+LinkKey = tuple[IdKey, IdKey, str]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """Canonical, sortable text form of a UTC timestamp (microsecond precision)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def key_text(key: IdKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourEvent:
+    name: str
+    properties: dict[str, JSONValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One accepted input unit: a CSV row or one event message, identifiers already normalized."""
+
+    source: str
+    record_key: str
+    timestamp: datetime
+    identifiers: tuple[IdKey, ...]
+    attributes: dict[str, JSONValue] = field(default_factory=dict)
+    event: BehaviourEvent | None = None
+    consent: dict[str, bool] = field(default_factory=dict)
+    file: str = ""
+    line: int = 0
+
+    @property
+    def observation_key(self) -> str:
+        return f"{self.source}:{self.record_key}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An input unit that was not accepted, with where it came from and why."""
+
+    file: str
+    line: int
+    reason: str
+    field: str | None = None
+    raw: str = ""
+    suppressed: bool = False
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "field": self.field,
+            "reason": self.reason,
+            "raw": self.raw[:500],
+        }
+
+
+@dataclass(slots=True)
+class Link:
+    """An undirected weighted edge between two identifiers with its evidence. `a < b`."""
+
+    a: IdKey
+    b: IdKey
+    rule: str
+    weight: float
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    sources: tuple[str, ...] = ()
+    samples: tuple[str, ...] = ()
+    details: dict[str, JSONValue] = field(default_factory=dict)
+
+    @property
+    def pair(self) -> tuple[IdKey, IdKey]:
+        return (self.a, self.b)
+
+    def evidence(self) -> dict[str, JSONValue]:
+        return {
+            "a": key_text(self.a),
+            "b": key_text(self.b),
+            "rule": self.rule,
+            "weight": round(self.weight, 6),
+            "count": self.count,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "sources": list(self.sources),
+            "samples": list(self.samples),
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+@dataclass(slots=True)
+class IdentifierNode:
+    key: IdKey
+    first_seen: datetime
+    last_seen: datetime
+    profile_id: int | None = None
+    generic: bool = False
+    blocked: bool = False
+    degree: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    """One observed value of an attribute, anchored on the identifier it was observed with."""
+
+    anchor: IdKey
+    name: str
+    value: JSONValue
+    source: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenValue:
+    value: JSONValue
+    source: str
+    timestamp: datetime
+    rule: str
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "value": self.value,
+            "source": self.source,
+            "timestamp": iso(self.timestamp),
+            "rule": self.rule,
+        }
+
+
+@dataclass(slots=True)
+class Profile:
+    id: int
+    members: list[IdentifierNode]
+    golden: dict[str, GoldenValue]
+    created: datetime
+    updated: datetime
+    merged_into: int | None = None
+
+
+@dataclass(slots=True)
+class ProfileRecord:
+    """A profile's own row: no members (those are identifiers pointing at it)."""
+
+    id: int
+    created: datetime
+    updated: datetime
+    size: int
+    merged_into: int | None = None
+    golden: dict[str, GoldenValue] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    kind: str
+    timestamp: datetime
+    profiles_before: list[int]
+    profiles_after: list[int]
+    identifiers: list[IdKey] = field(default_factory=list)
+    link: dict[str, JSONValue] | None = None
+    actor: str = "system"
+    reason: str = ""
+    details: dict[str, JSONValue] = field(default_factory=dict)
+    seq: int | None = None
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {
+            "seq": self.seq,
+            "timestamp": iso(self.timestamp),
+            "kind": self.kind,
+            "actor": self.actor,
+            "reason": self.reason,
+            "profiles_before": self.profiles_before,
+            "profiles_after": self.profiles_after,
+            "identifiers": [key_text(k) for k in self.identifiers],
+            "link": self.link,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A steward decision that every clustering honours."""
+
+    kind: str  # "force_link" | "never_link" | "block_value"
+    a: IdKey
+    b: IdKey | None
+    actor: str
+    reason: str
+    timestamp: datetime
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    observations: int
+    identifiers: int
+    links: int
+    profiles: int
+    audit_events: int
+    events: int
+    generic_identifiers: int
+    size_distribution: dict[int, int]
+    largest_profiles: list[tuple[int, int]]
+    identifiers_by_type: dict[str, int]
+    generic: list[tuple[IdKey, int]]

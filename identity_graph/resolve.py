@@ -1,0 +1,407 @@
+"""Turn links into profile assignments: incremental after each batch, or a recomputation.
+
+This module reads graph state from the store, runs the pure `Clusterer`, and writes back
+assignments, profile rows and audit events. Every membership change gets an audit event that
+names the link (with its evidence) or the reason that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from identity_graph.clustering import (
+    Blocked,
+    Clusterer,
+    NodeState,
+    Union,
+    cluster,
+    map_to_profiles,
+)
+from identity_graph.config import Config
+from identity_graph.models import (
+    AuditEvent,
+    IdentifierNode,
+    IdKey,
+    Link,
+    LinkKey,
+    ProfileRecord,
+)
+from identity_graph.stores.base import Store
+from identity_graph.survivorship import golden_attributes
+
+
+@dataclass
+class ResolveOutcome:
+    profiles_created: int = 0
+    identifiers_added: int = 0
+    merges: int = 0
+    splits: int = 0
+    blocked: int = 0
+    newly_generic: int = 0
+    changed_profiles: set[int] = field(default_factory=set)
+
+    def add(self, other: ResolveOutcome) -> None:
+        self.profiles_created += other.profiles_created
+        self.identifiers_added += other.identifiers_added
+        self.merges += other.merges
+        self.splits += other.splits
+        self.blocked += other.blocked
+        self.newly_generic += other.newly_generic
+        self.changed_profiles |= other.changed_profiles
+
+
+def node_state(node: IdentifierNode) -> NodeState:
+    return NodeState(node.key, node.first_seen, node.generic or node.blocked)
+
+
+def _ids(values: Iterable[int | None]) -> list[int]:
+    return [v for v in values if v is not None]
+
+
+def is_generic(counts: Mapping[str, int], config: Config) -> bool:
+    return any(counts.get(t, 0) > bound for t, bound in config.generic_bounds.items())
+
+
+class Resolver:
+    def __init__(self, store: Store, config: Config, *, actor: str = "system") -> None:
+        self.store = store
+        self.config = config
+        self.actor = actor
+        overrides = store.overrides()
+        self.never = [(o.a, o.b) for o in overrides if o.kind == "never_link" and o.b]
+        self.forced = [(o.a, o.b) for o in overrides if o.kind == "force_link" and o.b]
+        self.force_beats_limits = [
+            (o.a, o.b) for o in overrides if o.kind == "force_link" and o.b and o.force
+        ]
+
+    def _event(
+        self,
+        kind: str,
+        now: datetime,
+        before: list[int],
+        after: list[int],
+        *,
+        identifiers: list[IdKey] | None = None,
+        link: dict[str, object] | None = None,
+        reason: str = "",
+        details: dict[str, object] | None = None,
+    ) -> AuditEvent:
+        return AuditEvent(
+            kind=kind,
+            timestamp=now,
+            profiles_before=before,
+            profiles_after=after,
+            identifiers=identifiers or [],
+            link=link,
+            actor=self.actor,
+            reason=reason,
+            details=details or {},
+        )
+
+    # -- incremental ------------------------------------------------------------------------
+    def incremental(
+        self,
+        touched: set[IdKey],
+        links: Sequence[Link],
+        new_links: set[LinkKey],
+        now: datetime,
+    ) -> ResolveOutcome:
+        outcome = ResolveOutcome()
+        nodes = self.store.get_identifiers(sorted(touched))
+        counts = self.store.neighbour_type_counts(sorted(touched))
+        newly_generic = sorted(
+            k
+            for k, node in nodes.items()
+            if not node.generic and is_generic(counts.get(k, {}), self.config)
+        )
+        if newly_generic:
+            outcome.newly_generic = len(newly_generic)
+            self.store.set_flags(newly_generic, generic=True)
+            events = [
+                self._event(
+                    "link_rejected",
+                    now,
+                    _ids([nodes[k].profile_id]),
+                    [],
+                    identifiers=[k],
+                    reason="identifier became generic: linked to more distinct identifiers "
+                    "of one type than the configured bound",
+                    details={"neighbours_by_type": counts.get(k, {})},
+                )
+                for k in newly_generic
+            ]
+            self.store.append_audit(events)
+            affected = sorted(set(_ids(nodes[k].profile_id for k in newly_generic)))
+            if affected:
+                outcome.add(self.recompute(affected, now, reason="an identifier became generic"))
+            nodes = self.store.get_identifiers(sorted(touched))
+
+        profile_ids = sorted({n.profile_id for n in nodes.values() if n.profile_id is not None})
+        members = self.store.profile_members(profile_ids)
+        states = {n.key: node_state(n) for ms in members.values() for n in ms}
+        states.update({k: node_state(n) for k, n in nodes.items()})
+        clusterer = Clusterer(self.config, states, self.never, self.forced, self.force_beats_limits)
+        for pid in profile_ids:
+            clusterer.add_profile(pid, [n.key for n in members.get(pid, [])])
+        for key in sorted(nodes):
+            clusterer.find(key)
+        unions, blocked = clusterer.apply(links)
+        self._write_incremental(clusterer, unions, blocked, nodes, new_links, now, outcome)
+        return outcome
+
+    def _write_incremental(
+        self,
+        clusterer: Clusterer,
+        unions: list[Union],
+        blocked: list[Blocked],
+        nodes: Mapping[IdKey, IdentifierNode],
+        new_links: set[LinkKey],
+        now: datetime,
+        outcome: ResolveOutcome,
+    ) -> None:
+        comps = clusterer.components()
+        fresh = [members for members, profiles in comps if not profiles]
+        new_ids = iter(self.store.next_profile_ids(len(fresh)))
+        final: dict[IdKey, int] = {}  # component root -> final profile id
+        assignments: dict[IdKey, int] = {}
+        sizes: dict[int, int] = {}
+        merged_into: dict[int, int] = {}
+        created: list[tuple[int, list[IdKey]]] = []
+        added: dict[int, list[IdKey]] = {}
+        for members, profiles in comps:
+            pid = min(profiles) if profiles else next(new_ids)
+            root = clusterer.find(members[0])
+            final[root] = pid
+            if not profiles:
+                created.append((pid, members))
+            for other in profiles - {pid}:
+                merged_into[other] = pid
+            changed = False
+            for key in members:
+                node = nodes.get(key)
+                current = node.profile_id if node is not None else None
+                if key in nodes and current != pid:
+                    assignments[key] = pid
+                    changed = True
+                    if current is None and profiles:
+                        added.setdefault(pid, []).append(key)
+            if changed or profiles - {pid}:
+                sizes[pid] = len(members)
+        first_link: dict[int, Link] = {}
+        link_count: dict[int, int] = {}
+        events: list[AuditEvent] = []
+        for u in unions:
+            pid = final[clusterer.find(u.link.a)]
+            first_link.setdefault(pid, u.link)
+            link_count[pid] = link_count.get(pid, 0) + 1
+            if u.profiles_a and u.profiles_b:
+                a, b = min(u.profiles_a), min(u.profiles_b)
+                outcome.merges += 1
+                events.append(
+                    self._event(
+                        "merged",
+                        now,
+                        sorted((a, b)),
+                        [min(a, b)],
+                        link=u.link.evidence(),
+                        reason=f"{u.link.rule} link joined two profiles",
+                    )
+                )
+        for pid, members in created:
+            outcome.profiles_created += 1
+            link = first_link.get(pid)
+            events.append(
+                self._event(
+                    "profile_created",
+                    now,
+                    [],
+                    [pid],
+                    identifiers=members,
+                    link=link.evidence() if link else None,
+                    reason="new identifiers",
+                    details={"links": link_count.get(pid, 0)},
+                )
+            )
+        for pid, keys in sorted(added.items()):
+            outcome.identifiers_added += len(keys)
+            link = first_link.get(pid)
+            events.append(
+                self._event(
+                    "identifiers_added",
+                    now,
+                    [pid],
+                    [pid],
+                    identifiers=sorted(keys),
+                    link=link.evidence() if link else None,
+                    reason="linked to the profile",
+                    details={"links": link_count.get(pid, 0)},
+                )
+            )
+        for blk in blocked:
+            if (blk.link.a, blk.link.b, blk.link.rule) not in new_links:
+                continue
+            outcome.blocked += 1
+            pa, pb = final[clusterer.find(blk.link.a)], final[clusterer.find(blk.link.b)]
+            events.append(
+                self._event(
+                    "merge_blocked",
+                    now,
+                    sorted((pa, pb)),
+                    sorted((pa, pb)),
+                    link=blk.link.evidence(),
+                    reason=f"blocked by {blk.constraint}",
+                    details={"constraint": blk.constraint},
+                )
+            )
+        self.store.put_profiles([ProfileRecord(pid, now, now, 0) for pid, _ in created])
+        self.store.write_assignments(assignments)
+        records = [
+            ProfileRecord(pid, now, now, 0, merged_into=into) for pid, into in merged_into.items()
+        ]
+        self.store.put_profiles(records)
+        self._refresh(sizes, now)
+        self.store.append_audit(events)
+        outcome.changed_profiles |= set(sizes) | set(merged_into)
+
+    def _refresh(self, sizes: Mapping[int, int], now: datetime) -> None:
+        """Write size, golden attributes and update time of the given live profiles."""
+        pids = sorted(sizes)
+        if not pids:
+            return
+        values = self.store.attribute_values(pids)
+        self.store.put_profiles(
+            [
+                ProfileRecord(
+                    pid,
+                    now,
+                    now,
+                    sizes[pid],
+                    None,
+                    golden_attributes(values.get(pid, []), self.config),
+                )
+                for pid in pids
+            ]
+        )
+
+    # -- recomputation --------------------------------------------------------------------------
+    def recompute(
+        self,
+        profile_ids: Sequence[int] | None,
+        now: datetime,
+        *,
+        reason: str,
+        details: Mapping[str, object] | None = None,
+    ) -> ResolveOutcome:
+        """Re-cluster the members of `profile_ids` (None: the whole graph) from their links.
+
+        New components keep the old profile id they overlap most (ties: the older id).
+        """
+        if profile_ids is None:
+            node_list: Iterable[IdentifierNode] = self.store.iter_identifiers()
+            nodes = {n.key: n for n in node_list}
+            links: Iterable[Link] = self.store.iter_links()
+        else:
+            members = self.store.profile_members(profile_ids)
+            nodes = {n.key: n for ms in members.values() for n in ms}
+            links = self.store.links_among(sorted(nodes))
+        previous = {k: n.profile_id for k, n in nodes.items() if n.profile_id is not None}
+        states = {k: node_state(n) for k, n in nodes.items()}
+        comps, _blocked = cluster(
+            self.config, states, links, self.never, self.forced, self.force_beats_limits
+        )
+        comps.sort(key=lambda members: members[0])
+        ids = map_to_profiles(comps, previous)
+        missing = [i for i, pid in enumerate(ids) if pid is None]
+        for i, pid in zip(missing, self.store.next_profile_ids(len(missing)), strict=True):
+            ids[i] = pid
+        return self._write_recompute(
+            comps, [int(p) for p in ids if p is not None], previous, now, reason, details or {}
+        )
+
+    def _write_recompute(
+        self,
+        comps: list[list[IdKey]],
+        ids: list[int],
+        previous: Mapping[IdKey, int],
+        now: datetime,
+        reason: str,
+        details: Mapping[str, object],
+    ) -> ResolveOutcome:
+        outcome = ResolveOutcome()
+        assignments: dict[IdKey, int] = {}
+        sizes: dict[int, int] = {}
+        destinations: dict[int, set[int]] = {}
+        moved_out: dict[int, list[IdKey]] = {}
+        created: list[tuple[int, list[IdKey]]] = []
+        for members, pid in zip(comps, ids, strict=True):
+            changed = False
+            had_previous = False
+            for key in members:
+                old = previous.get(key)
+                if old is not None:
+                    had_previous = True
+                    destinations.setdefault(old, set()).add(pid)
+                    if old != pid:
+                        moved_out.setdefault(old, []).append(key)
+                if old != pid:
+                    assignments[key] = pid
+                    changed = True
+            if not had_previous:
+                created.append((pid, members))
+            if changed:
+                sizes[pid] = len(members)
+        events: list[AuditEvent] = []
+        merged_into: dict[int, int] = {}
+        live = set(ids)
+        for old, dests in sorted(destinations.items()):
+            if len(dests) > 1:
+                outcome.splits += 1
+                sizes.setdefault(old, 0)
+                events.append(
+                    self._event(
+                        "split",
+                        now,
+                        [old],
+                        sorted(dests),
+                        identifiers=sorted(moved_out.get(old, [])),
+                        reason=reason,
+                        details=dict(details),
+                    )
+                )
+            elif old not in dests:
+                (into,) = dests
+                outcome.merges += 1
+                merged_into[old] = into
+                events.append(
+                    self._event(
+                        "merged",
+                        now,
+                        sorted((old, into)),
+                        [into],
+                        identifiers=sorted(moved_out.get(old, [])),
+                        reason=reason,
+                        details=dict(details),
+                    )
+                )
+            if old not in live and old not in merged_into:
+                sizes[old] = 0
+        for pid, members in created:
+            outcome.profiles_created += 1
+            events.append(
+                self._event("profile_created", now, [], [pid], identifiers=members, reason=reason)
+            )
+        fresh_ids = sorted(live - set(previous.values()))
+        self.store.put_profiles([ProfileRecord(pid, now, now, 0) for pid in fresh_ids])
+        self.store.write_assignments(assignments)
+        self.store.put_profiles(
+            [ProfileRecord(p, now, now, 0, merged_into=into) for p, into in merged_into.items()]
+        )
+        for members, pid in zip(comps, ids, strict=True):
+            if pid in sizes:
+                sizes[pid] = len(members)
+        self._refresh(sizes, now)
+        self.store.append_audit(events)
+        outcome.changed_profiles = set(sizes) | set(merged_into)
+        return outcome

@@ -1,0 +1,296 @@
+"""The use cases. The CLI and the API call this module and nothing below it."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from identity_graph.config import Config, load_config
+from identity_graph.errors import InputError, NotFound
+from identity_graph.identifiers import InvalidIdentifier, Normalizer
+from identity_graph.ingest import BatchResult, ingest_batch
+from identity_graph.models import (
+    IdentifierNode,
+    IdKey,
+    Observation,
+    ProfileRecord,
+    Reject,
+    StoreStats,
+    utc_now,
+)
+from identity_graph.resolve import ResolveOutcome, Resolver
+from identity_graph.stores import open_store
+from identity_graph.stores.base import Store
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass
+class LoadSummary:
+    file: str
+    source: str
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    new: int = 0
+    duplicates: int = 0
+    rejects_path: str | None = None
+    batch: BatchResult = field(default_factory=BatchResult)
+
+    def to_json(self) -> dict[str, Any]:
+        o = self.batch.outcome
+        return {
+            "file": self.file,
+            "source": self.source,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "new": self.new,
+            "duplicates": self.duplicates,
+            "rejects_file": self.rejects_path,
+            "profiles_created": o.profiles_created,
+            "merges": o.merges,
+            "splits": o.splits,
+            "merges_blocked": o.blocked,
+            "newly_generic": o.newly_generic,
+        }
+
+
+@dataclass
+class ProfileView:
+    requested_id: int
+    profile: ProfileRecord
+    members: list[IdentifierNode]
+
+    @property
+    def merged(self) -> bool:
+        return self.requested_id != self.profile.id
+
+    def to_json(self) -> dict[str, Any]:
+        from identity_graph.models import iso, key_text
+
+        p = self.profile
+        return {
+            "profile_id": p.id,
+            "requested_id": self.requested_id,
+            "merged": self.merged,
+            "status": "merged" if self.merged else ("split" if p.size == 0 else "active"),
+            "size": len(self.members),
+            "created": iso(p.created),
+            "updated": iso(p.updated),
+            "golden": {k: v.to_json() for k, v in sorted(p.golden.items())},
+            "identifiers": [
+                {
+                    "type": n.key[0],
+                    "value": n.key[1],
+                    "id": key_text(n.key),
+                    "first_seen": iso(n.first_seen),
+                    "last_seen": iso(n.last_seen),
+                    "generic": n.generic,
+                    "blocked": n.blocked,
+                }
+                for n in sorted(self.members, key=lambda n: n.key)
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    accepted: bool
+    duplicate: bool = False
+    profile_id: int | None = None
+    reason: str | None = None
+    field: str | None = None
+
+
+def parse_identifier(text: str, value: str | None = None) -> tuple[str, str]:
+    """`TYPE VALUE` or `TYPE:VALUE` from the command line or a query string."""
+    if value is not None:
+        return text.strip(), value
+    type_, sep, rest = text.partition(":")
+    if not sep or not type_ or not rest:
+        raise InputError(f"expected TYPE:VALUE (for example email:ann@example.com), got {text!r}")
+    return type_.strip(), rest
+
+
+class IdentityService:
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.normalizer = Normalizer(config)
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, config_path: Path | None = None, *, create: bool = True
+    ) -> IdentityService:
+        return cls(open_store(url, create=create), load_config(config_path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- ingest -----------------------------------------------------------------------------
+    def load_file(
+        self,
+        path: Path,
+        *,
+        source: str,
+        fmt: str | None = None,
+        mapping_path: Path | None = None,
+        rejects_path: Path | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> LoadSummary:
+        from identity_graph.loaders import detect_format, open_reader
+        from identity_graph.loaders.mapping import load_mapping
+        from identity_graph.loaders.rejects import RejectWriter
+
+        if not path.exists():
+            raise InputError(f"file not found: {path}")
+        fmt = fmt or detect_format(path)
+        mapping = load_mapping(mapping_path) if mapping_path else None
+        if mapping is not None:
+            source_config = mapping.source_config(source)
+            if source_config is not None:
+                self.config = self.config.with_source(source_config)
+        reader = open_reader(
+            path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
+        )
+        summary = LoadSummary(file=str(path), source=source)
+        rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
+        batch: list[Observation] = []
+        with RejectWriter(rejects_path) as rejects:
+            last_bytes = 0
+            for unit in reader:
+                summary.read += 1
+                if isinstance(unit, Reject):
+                    summary.rejected += 1
+                    rejects.write(unit)
+                else:
+                    summary.accepted += 1
+                    batch.append(unit)
+                    if len(batch) >= self.config.batch_size:
+                        self._flush(batch, summary)
+                        batch = []
+                if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
+                    progress(reader.bytes_read - last_bytes)
+                    last_bytes = reader.bytes_read
+            if batch:
+                self._flush(batch, summary)
+            if progress is not None:
+                progress(reader.bytes_read - last_bytes)
+            summary.rejects_path = str(rejects.path) if rejects.count else None
+        return summary
+
+    def _flush(self, batch: list[Observation], summary: LoadSummary) -> None:
+        result = ingest_batch(self.store, self.config, batch)
+        summary.new += result.new
+        summary.duplicates += result.duplicates
+        summary.batch.add(result)
+
+    def ingest_events(self, events: Sequence[object], *, source: str) -> list[EventResult]:
+        """Real-time ingest of Segment-spec events: resolved before this returns."""
+        from identity_graph.loaders.segment import parse_event
+
+        results: list[EventResult | None] = [None] * len(events)
+        accepted: list[tuple[int, Observation]] = []
+        for index, raw in enumerate(events):
+            unit = parse_event(
+                raw, source=source, normalizer=self.normalizer, file="request", line=index
+            )
+            if isinstance(unit, Reject):
+                results[index] = EventResult(index, False, reason=unit.reason, field=unit.field)
+            else:
+                accepted.append((index, unit))
+        if accepted:
+            keys = [(o.source, o.record_key) for _, o in accepted]
+            existing = self.store.existing_record_keys(keys)
+            ingest_batch(self.store, self.config, [o for _, o in accepted])
+            profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
+            for index, obs in accepted:
+                results[index] = EventResult(
+                    index,
+                    True,
+                    duplicate=(obs.source, obs.record_key) in existing,
+                    profile_id=profiles.get(obs.identifiers[0]),
+                )
+        return [r for r in results if r is not None]
+
+    # -- reads ------------------------------------------------------------------------------
+    def normalize_key(self, id_type: str, value: str) -> IdKey:
+        try:
+            normalized = self.normalizer.normalize(id_type, value)
+        except InvalidIdentifier as e:
+            raise InputError(str(e), field=id_type) from e
+        if normalized is None:
+            raise InputError(f"{value!r} is a placeholder value, never an identifier")
+        return (id_type, normalized)
+
+    def resolve(self, id_type: str, value: str) -> ProfileView:
+        key = self.normalize_key(id_type, value)
+        found = self.store.resolve_many([key])
+        if key not in found:
+            raise NotFound(f"no profile for {key[0]}:{key[1]}")
+        return self.profile(found[key])
+
+    def resolve_many(self, keys: Iterable[tuple[str, str]]) -> list[tuple[IdKey, int | None]]:
+        normalized: list[IdKey | None] = []
+        for t, v in keys:
+            try:
+                normalized.append(self.normalize_key(t, v))
+            except InputError:
+                normalized.append(None)
+        found = self.store.resolve_many([k for k in normalized if k is not None])
+        return [
+            ((t, v) if k is None else k, None if k is None else found.get(k))
+            for (t, v), k in zip(keys, normalized, strict=True)
+        ]
+
+    def profile(self, profile_id: int) -> ProfileView:
+        record = self._follow(profile_id)
+        members = self.store.profile_members([record.id]).get(record.id, [])
+        return ProfileView(profile_id, record, members)
+
+    def _follow(self, profile_id: int) -> ProfileRecord:
+        seen: set[int] = set()
+        current = profile_id
+        while True:
+            record = self.store.get_profiles([current]).get(current)
+            if record is None:
+                raise NotFound(f"no profile {profile_id}")
+            if record.merged_into is None or current in seen:
+                return record
+            seen.add(current)
+            current = record.merged_into
+
+    def stats(self, top: int = 10) -> StoreStats:
+        return self.store.stats(top)
+
+    # -- clustering -------------------------------------------------------------------------
+    def recluster(self) -> ResolveOutcome:
+        with self.store.transaction():
+            return Resolver(self.store, self.config).recompute(None, utc_now(), reason="recluster")
+
+    # -- exports ----------------------------------------------------------------------------
+    def export_assignments(self, out: IO[str]) -> int:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["identifier_type", "identifier_value", "profile_id"])
+        n = 0
+        for (t, v), pid in self.store.iter_assignments():
+            writer.writerow([t, v, pid])
+            n += 1
+        return n
+
+    def export_records(self, out: IO[str]) -> int:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["source", "record_key", "profile_id"])
+        n = 0
+        for source, key, pid in self.store.iter_record_assignments():
+            writer.writerow([source, key, "" if pid is None else pid])
+            n += 1
+        return n
+
+    def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
+        return self.store.iter_assignments()

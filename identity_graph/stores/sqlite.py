@@ -1,0 +1,598 @@
+"""The embedded store: one SQLite file (stdlib sqlite3), WAL, foreign keys on.
+
+Identifiers get integer row ids inside this store only; every method speaks in (type, value)
+keys. Batches of keys are resolved to row ids with one join against a temporary table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from identity_graph.errors import StoreError, StoreUnavailable
+from identity_graph.models import (
+    AttributeValue,
+    AuditEvent,
+    GoldenValue,
+    IdentifierNode,
+    IdKey,
+    Link,
+    LinkKey,
+    Observation,
+    Override,
+    ProfileRecord,
+    StoreStats,
+    iso,
+    parse_iso,
+)
+from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
+
+CHUNK = 50_000
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _key_of(text: str) -> IdKey:
+    type_, _, value = text.partition(":")
+    return (type_, value)
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        try:
+            self.conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"cannot open {self.url}: {e}") from e
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA secure_delete = ON")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute("PRAGMA cache_size = -200000")
+        self._depth = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def init(self) -> None:
+        # executescript commits on its own, so the schema is one script of its own.
+        self.conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('next_profile_id', '1')"
+            )
+
+    def is_initialized(self) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise StoreUnavailable(f"{self.url}: cannot start a write: {e}") from e
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.url}: commit failed: {e}") from e
+
+    # -- key <-> row id ---------------------------------------------------------------------
+    def _load_keys(self, keys: Iterable[IdKey], table: str = "batch_keys") -> None:
+        self.conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {table} (type TEXT, value TEXT, "
+            "PRIMARY KEY (type, value)) WITHOUT ROWID"
+        )
+        self.conn.execute(f"DELETE FROM temp.{table}")
+        self.conn.executemany(
+            f"INSERT OR IGNORE INTO temp.{table}(type, value) VALUES (?, ?)", keys
+        )
+
+    def _row_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
+        result: dict[IdKey, int] = {}
+        for chunk in _chunks(keys):
+            self._load_keys(chunk)
+            for row_id, type_, value in self.conn.execute(
+                "SELECT i.id, i.type, i.value FROM temp.batch_keys k "
+                "JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+            ):
+                result[(type_, value)] = row_id
+        return result
+
+    def _load_ids(self, ids: Iterable[int]) -> None:
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS batch_ids (id INTEGER PRIMARY KEY)")
+        self.conn.execute("DELETE FROM temp.batch_ids")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO temp.batch_ids(id) VALUES (?)", ((i,) for i in ids)
+        )
+
+    # -- ingest -----------------------------------------------------------------------------
+    def existing_record_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for chunk in _chunks(keys):
+            self._load_keys(chunk, "batch_records")
+            found.update(
+                self.conn.execute(
+                    "SELECT o.source, o.record_key FROM temp.batch_records k JOIN observations o "
+                    "ON o.source = k.type AND o.record_key = k.value"
+                )
+            )
+        return found
+
+    def upsert_identifiers(self, sightings: Sequence[tuple[IdKey, datetime, datetime]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO identifiers(type, value, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(type, value) DO UPDATE SET "
+            "first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen)",
+            ((k[0], k[1], iso(first), iso(last)) for k, first, last in sightings),
+        )
+
+    def write_observations(
+        self, observations: Sequence[Observation], anchors: Sequence[IdKey]
+    ) -> None:
+        ids = self._row_ids(list(set(anchors)))
+        cur = self.conn.cursor()
+        attrs: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        consent: list[tuple[Any, ...]] = []
+        for obs, anchor in zip(observations, anchors, strict=True):
+            anchor_id = ids[anchor]
+            ts = iso(obs.timestamp)
+            cur.execute(
+                "INSERT INTO observations(source, record_key, ts, anchor_id) VALUES (?, ?, ?, ?)",
+                (obs.source, obs.record_key, ts, anchor_id),
+            )
+            obs_id = cur.lastrowid
+            for name, value in obs.attributes.items():
+                attrs.append((obs_id, anchor_id, name, json.dumps(value), obs.source, ts))
+            if obs.event is not None:
+                events.append(
+                    (obs_id, anchor_id, obs.event.name, json.dumps(obs.event.properties), ts)
+                )
+            for purpose, granted in obs.consent.items():
+                consent.append((obs_id, anchor_id, purpose, int(granted), obs.source, ts))
+        cur.executemany(
+            "INSERT INTO attributes(observation_id, anchor_id, name, value, source, ts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            attrs,
+        )
+        cur.executemany(
+            "INSERT INTO events(observation_id, anchor_id, name, properties, ts) "
+            "VALUES (?, ?, ?, ?, ?)",
+            events,
+        )
+        cur.executemany(
+            "INSERT INTO consent(observation_id, anchor_id, purpose, granted, source, ts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            consent,
+        )
+
+    _LINK_COLUMNS = (
+        "ia.type, ia.value, ib.type, ib.value, l.rule, l.weight, l.count, l.first_seen, "
+        "l.last_seen, l.sources, l.samples, l.details"
+    )
+
+    @staticmethod
+    def _link(row: Sequence[Any]) -> Link:
+        return Link(
+            a=(row[0], row[1]),
+            b=(row[2], row[3]),
+            rule=row[4],
+            weight=row[5],
+            count=row[6],
+            first_seen=parse_iso(row[7]),
+            last_seen=parse_iso(row[8]),
+            sources=tuple(json.loads(row[9])),
+            samples=tuple(json.loads(row[10])),
+            details=json.loads(row[11]),
+        )
+
+    def get_links(self, keys: Sequence[LinkKey]) -> dict[LinkKey, Link]:
+        ids = self._row_ids(list({k for a, b, _ in keys for k in (a, b)}))
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS batch_links (a INTEGER, b INTEGER, rule TEXT, "
+            "PRIMARY KEY (a, b, rule)) WITHOUT ROWID"
+        )
+        self.conn.execute("DELETE FROM temp.batch_links")
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO temp.batch_links VALUES (?, ?, ?)",
+            ((ids[a], ids[b], rule) for a, b, rule in keys if a in ids and b in ids),
+        )
+        rows = self.conn.execute(
+            f"SELECT {self._LINK_COLUMNS} FROM temp.batch_links k "
+            "JOIN links l ON l.a = k.a AND l.b = k.b AND l.rule = k.rule "
+            "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
+        )
+        result = {}
+        for row in rows:
+            link = self._link(row)
+            result[(link.a, link.b, link.rule)] = link
+        return result
+
+    def put_links(self, links: Sequence[Link]) -> None:
+        ids = self._row_ids(list({k for ln in links for k in (ln.a, ln.b)}))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO links(a, b, rule, weight, count, first_seen, last_seen, "
+            "sources, samples, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    ids[ln.a],
+                    ids[ln.b],
+                    ln.rule,
+                    ln.weight,
+                    ln.count,
+                    iso(ln.first_seen),
+                    iso(ln.last_seen),
+                    json.dumps(list(ln.sources)),
+                    json.dumps(list(ln.samples)),
+                    json.dumps(ln.details),
+                )
+                for ln in links
+            ),
+        )
+
+    # -- graph reads ------------------------------------------------------------------------
+    _NODE_COLUMNS = "i.type, i.value, i.first_seen, i.last_seen, i.profile_id, i.generic, i.blocked"
+
+    @staticmethod
+    def _node(row: Sequence[Any]) -> IdentifierNode:
+        return IdentifierNode(
+            key=(row[0], row[1]),
+            first_seen=parse_iso(row[2]),
+            last_seen=parse_iso(row[3]),
+            profile_id=row[4],
+            generic=bool(row[5]),
+            blocked=bool(row[6]),
+        )
+
+    def get_identifiers(self, keys: Sequence[IdKey]) -> dict[IdKey, IdentifierNode]:
+        result: dict[IdKey, IdentifierNode] = {}
+        for chunk in _chunks(keys):
+            self._load_keys(chunk)
+            for row in self.conn.execute(
+                f"SELECT {self._NODE_COLUMNS} FROM temp.batch_keys k "
+                "JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+            ):
+                node = self._node(row)
+                result[node.key] = node
+        return result
+
+    def neighbour_type_counts(self, keys: Sequence[IdKey]) -> dict[IdKey, dict[str, int]]:
+        ids = self._row_ids(keys)
+        by_id = {v: k for k, v in ids.items()}
+        self._load_ids(by_id)
+        result: dict[IdKey, dict[str, int]] = {}
+        query = (
+            "SELECT n.id, o.type, count(DISTINCT o.id) FROM ("
+            " SELECT l.a AS id, l.b AS other FROM temp.batch_ids t JOIN links l ON l.a = t.id"
+            " UNION ALL"
+            " SELECT l.b AS id, l.a AS other FROM temp.batch_ids t JOIN links l ON l.b = t.id"
+            ") n JOIN identifiers o ON o.id = n.other GROUP BY n.id, o.type"
+        )
+        for row_id, other_type, n in self.conn.execute(query):
+            result.setdefault(by_id[row_id], {})[other_type] = n
+        return result
+
+    def profile_members(self, profile_ids: Sequence[int]) -> dict[int, list[IdentifierNode]]:
+        result: dict[int, list[IdentifierNode]] = {}
+        self._load_ids(profile_ids)
+        for row in self.conn.execute(
+            f"SELECT {self._NODE_COLUMNS} FROM temp.batch_ids t "
+            "JOIN identifiers i ON i.profile_id = t.id"
+        ):
+            node = self._node(row)
+            assert node.profile_id is not None
+            result.setdefault(node.profile_id, []).append(node)
+        return result
+
+    def links_among(self, keys: Sequence[IdKey]) -> list[Link]:
+        ids = self._row_ids(keys)
+        self._load_ids(ids.values())
+        return [
+            self._link(row)
+            for row in self.conn.execute(
+                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t JOIN links l ON l.a = t.id "
+                "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b "
+                "WHERE l.b IN (SELECT id FROM temp.batch_ids)"
+            )
+        ]
+
+    def links_of(self, keys: Sequence[IdKey]) -> list[Link]:
+        ids = self._row_ids(keys)
+        self._load_ids(ids.values())
+        return [
+            self._link(row)
+            for row in self.conn.execute(
+                f"SELECT {self._LINK_COLUMNS} FROM links l "
+                "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b "
+                "WHERE l.a IN (SELECT id FROM temp.batch_ids) "
+                "OR l.b IN (SELECT id FROM temp.batch_ids)"
+            )
+        ]
+
+    def iter_identifiers(self) -> Iterator[IdentifierNode]:
+        cur = self.conn.execute(f"SELECT {self._NODE_COLUMNS} FROM identifiers i ORDER BY i.id")
+        for row in cur:
+            yield self._node(row)
+
+    def iter_links(self) -> Iterator[Link]:
+        cur = self.conn.execute(
+            f"SELECT {self._LINK_COLUMNS} FROM links l "
+            "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
+        )
+        for row in cur:
+            yield self._link(row)
+
+    # -- clustering results -----------------------------------------------------------------
+    def set_flags(
+        self, keys: Sequence[IdKey], *, generic: bool | None = None, blocked: bool | None = None
+    ) -> None:
+        if generic is not None:
+            self.conn.executemany(
+                "UPDATE identifiers SET generic = ? WHERE type = ? AND value = ?",
+                ((int(generic), t, v) for t, v in keys),
+            )
+        if blocked is not None:
+            self.conn.executemany(
+                "UPDATE identifiers SET blocked = ? WHERE type = ? AND value = ?",
+                ((int(blocked), t, v) for t, v in keys),
+            )
+
+    def next_profile_ids(self, n: int) -> list[int]:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'next_profile_id'").fetchone()
+        start = int(row[0])
+        self.conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'next_profile_id'", (str(start + n),)
+        )
+        return list(range(start, start + n))
+
+    def write_assignments(self, assignments: dict[IdKey, int]) -> None:
+        self.conn.executemany(
+            "UPDATE identifiers SET profile_id = ? WHERE type = ? AND value = ?",
+            ((pid, k[0], k[1]) for k, pid in assignments.items()),
+        )
+
+    def put_profiles(self, profiles: Sequence[ProfileRecord]) -> None:
+        self.conn.executemany(
+            "INSERT INTO profiles(id, created, updated, size, merged_into, golden) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, "
+            "size = excluded.size, merged_into = excluded.merged_into, golden = excluded.golden",
+            (
+                (
+                    p.id,
+                    iso(p.created),
+                    iso(p.updated),
+                    p.size,
+                    p.merged_into,
+                    json.dumps({k: v.to_json() for k, v in p.golden.items()}),
+                )
+                for p in profiles
+            ),
+        )
+
+    @staticmethod
+    def _profile(row: Sequence[Any]) -> ProfileRecord:
+        golden = {
+            name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
+            for name, g in json.loads(row[5]).items()
+        }
+        return ProfileRecord(
+            id=row[0],
+            created=parse_iso(row[1]),
+            updated=parse_iso(row[2]),
+            size=row[3],
+            merged_into=row[4],
+            golden=golden,
+        )
+
+    def get_profiles(self, profile_ids: Sequence[int]) -> dict[int, ProfileRecord]:
+        self._load_ids(profile_ids)
+        return {
+            row[0]: self._profile(row)
+            for row in self.conn.execute(
+                "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
+                "FROM temp.batch_ids t JOIN profiles p ON p.id = t.id"
+            )
+        }
+
+    def attribute_values(self, profile_ids: Sequence[int]) -> dict[int, list[AttributeValue]]:
+        self._load_ids(profile_ids)
+        result: dict[int, list[AttributeValue]] = {}
+        for pid, t, v, name, value, source, ts in self.conn.execute(
+            "SELECT i.profile_id, i.type, i.value, a.name, a.value, a.source, a.ts "
+            "FROM temp.batch_ids t JOIN identifiers i ON i.profile_id = t.id "
+            "JOIN attributes a ON a.anchor_id = i.id"
+        ):
+            result.setdefault(pid, []).append(
+                AttributeValue((t, v), name, json.loads(value), source, parse_iso(ts))
+            )
+        return result
+
+    def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        cur = self.conn.cursor()
+        for ev in events:
+            cur.execute(
+                "INSERT INTO audit(ts, kind, actor, reason, profiles_before, profiles_after, "
+                "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iso(ev.timestamp),
+                    ev.kind,
+                    ev.actor,
+                    ev.reason,
+                    json.dumps(ev.profiles_before),
+                    json.dumps(ev.profiles_after),
+                    json.dumps([f"{t}:{v}" for t, v in ev.identifiers]),
+                    json.dumps(ev.link) if ev.link is not None else None,
+                    json.dumps(ev.details),
+                ),
+            )
+            ev.seq = cur.lastrowid
+            cur.executemany(
+                "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)",
+                ((pid, ev.seq) for pid in {*ev.profiles_before, *ev.profiles_after}),
+            )
+
+    # -- steward decisions ------------------------------------------------------------------
+    def overrides(self) -> list[Override]:
+        return [
+            Override(
+                kind=row[0],
+                a=(row[1], row[2]),
+                b=(row[3], row[4]) if row[3] is not None else None,
+                actor=row[5],
+                reason=row[6],
+                timestamp=parse_iso(row[7]),
+                force=bool(row[8]),
+            )
+            for row in self.conn.execute(
+                "SELECT kind, a_type, a_value, b_type, b_value, actor, reason, ts, force "
+                "FROM overrides ORDER BY id"
+            )
+        ]
+
+    # -- reads ------------------------------------------------------------------------------
+    def resolve_many(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
+        if len(keys) == 1:
+            row = self.conn.execute(
+                "SELECT profile_id FROM identifiers WHERE type = ? AND value = ?", keys[0]
+            ).fetchone()
+            return {keys[0]: row[0]} if row and row[0] is not None else {}
+        result: dict[IdKey, int] = {}
+        for chunk in _chunks(keys):
+            self._load_keys(chunk)
+            for t, v, pid in self.conn.execute(
+                "SELECT i.type, i.value, i.profile_id FROM temp.batch_keys k "
+                "JOIN identifiers i ON i.type = k.type AND i.value = k.value "
+                "WHERE i.profile_id IS NOT NULL"
+            ):
+                result[(t, v)] = pid
+        return result
+
+    def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
+        for t, v, pid in self.conn.execute(
+            "SELECT type, value, profile_id FROM identifiers WHERE profile_id IS NOT NULL "
+            "ORDER BY type, value"
+        ):
+            yield (t, v), pid
+
+    def iter_record_assignments(self) -> Iterator[tuple[str, str, int | None]]:
+        yield from self.conn.execute(
+            "SELECT o.source, o.record_key, i.profile_id FROM observations o "
+            "JOIN identifiers i ON i.id = o.anchor_id ORDER BY o.source, o.record_key"
+        )
+
+    def audit_events(
+        self, profile_ids: Sequence[int] | None = None, since: int = 0, limit: int = 1000
+    ) -> list[AuditEvent]:
+        columns = (
+            "a.seq, a.ts, a.kind, a.actor, a.reason, a.profiles_before, a.profiles_after, "
+            "a.identifiers, a.link, a.details"
+        )
+        if profile_ids is None:
+            rows = self.conn.execute(
+                f"SELECT {columns} FROM audit a WHERE a.seq > ? ORDER BY a.seq LIMIT ?",
+                (since, limit),
+            )
+        else:
+            self._load_ids(profile_ids)
+            rows = self.conn.execute(
+                f"SELECT {columns} FROM audit a WHERE a.seq > ? AND a.seq IN "
+                "(SELECT ap.seq FROM audit_profiles ap JOIN temp.batch_ids t "
+                "ON t.id = ap.profile_id) ORDER BY a.seq LIMIT ?",
+                (since, limit),
+            )
+        return [
+            AuditEvent(
+                seq=row[0],
+                timestamp=parse_iso(row[1]),
+                kind=row[2],
+                actor=row[3],
+                reason=row[4],
+                profiles_before=json.loads(row[5]),
+                profiles_after=json.loads(row[6]),
+                identifiers=[_key_of(t) for t in json.loads(row[7])],
+                link=json.loads(row[8]) if row[8] else None,
+                details=json.loads(row[9]),
+            )
+            for row in rows
+        ]
+
+    def stats(self, top: int = 10) -> StoreStats:
+        def scalar(sql: str) -> int:
+            return int(self.conn.execute(sql).fetchone()[0])
+
+        distribution = {
+            size: n
+            for size, n in self.conn.execute(
+                "SELECT size, count(*) FROM profiles WHERE merged_into IS NULL AND size > 0 "
+                "GROUP BY size ORDER BY size"
+            )
+        }
+        largest = [
+            (pid, size)
+            for pid, size in self.conn.execute(
+                "SELECT id, size FROM profiles WHERE merged_into IS NULL "
+                "ORDER BY size DESC, id LIMIT ?",
+                (top,),
+            )
+        ]
+        by_type = dict(
+            self.conn.execute("SELECT type, count(*) FROM identifiers GROUP BY type ORDER BY type")
+        )
+        generic_rows = self.conn.execute(
+            "SELECT i.type, i.value, (SELECT count(*) FROM links l WHERE l.a = i.id) + "
+            "(SELECT count(*) FROM links l WHERE l.b = i.id) AS degree FROM identifiers i "
+            "WHERE i.generic = 1 OR i.blocked = 1 ORDER BY degree DESC, i.type, i.value LIMIT ?",
+            (top,),
+        ).fetchall()
+        return StoreStats(
+            observations=scalar("SELECT count(*) FROM observations"),
+            identifiers=scalar("SELECT count(*) FROM identifiers"),
+            links=scalar("SELECT count(*) FROM links"),
+            profiles=scalar("SELECT count(*) FROM profiles WHERE merged_into IS NULL AND size > 0"),
+            audit_events=scalar("SELECT count(*) FROM audit"),
+            events=scalar("SELECT count(*) FROM events"),
+            generic_identifiers=scalar(
+                "SELECT count(*) FROM identifiers WHERE generic = 1 OR blocked = 1"
+            ),
+            size_distribution=distribution,
+            largest_profiles=largest,
+            identifiers_by_type=by_type,
+            generic=[((t, v), d) for t, v, d in generic_rows],
+        )
