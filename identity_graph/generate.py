@@ -19,11 +19,13 @@
 
 ``linkable`` is 1 when the identifier lies in the person's *main* co-observation component:
 identifiers of one person are joined when they occur in the same event or row (an alias event
-carries ``previousId`` and ``userId``, so it joins them too); the main component is the largest
-such component with at least two identifiers (ties go to the one holding the ``user_id``). An
-identifier outside it (a cookie that never logged in, an app install that never logged in, a
-loyalty card only ever shown without a phone) cannot be attached to the person by any engine
-and gets 0. The public kiosk cookie belongs to the pseudo person ``public`` with linkable 0.
+carries ``previousId`` and ``userId``, so it joins them too); the main component is the one
+with the most identifiers other than receipt ids (ties: the one holding the ``user_id``, then
+the larger), provided it has at least two identifiers. An identifier outside it (a cookie that
+never logged in, an app install that never logged in, a loyalty card only ever shown without a
+phone) shares no evidence with the person's main identity, so no engine can attach it there:
+it gets 0, and a perfect engine reaches recall 1.0 on the linkable rows. The public kiosk
+cookie belongs to the pseudo person ``public`` with linkable 0.
 
 Noise (defaults in :class:`NoiseRates`): random case and surrounding whitespace on emails,
 national and international UK phone formats, placeholder values (``test@test.com``,
@@ -561,21 +563,28 @@ class _Person:
                 self.parent[other] = root
 
     def truth_rows(self) -> list[tuple[str, str, str, int]]:
+        """Rows for truth.csv; `linkable` marks the main co-observation component.
+
+        Components rank by (identifiers other than receipt ids, holds the user_id, size); the
+        best one is the main component if it has at least two identifiers. Receipt ids are
+        discounted because one loyalty card with many receipts says less than an account.
+        """
         seen_slots = [s for s in range(len(self.values)) if self.seen[s]]
         if not seen_slots:
             return []
-        sizes: dict[int, int] = {}
-        for s in seen_slots:
-            r = self.find(s)
-            sizes[r] = sizes.get(r, 0) + 1
         user_root = self.find(self.s_user) if self.s_user >= 0 and self.seen[self.s_user] else -1
+        stats: dict[int, list[int]] = {}  # root -> [non-receipt count, size]
+        for s in seen_slots:
+            counts = stats.setdefault(self.find(s), [0, 0])
+            counts[0] += self.types[s] != T_RECEIPT
+            counts[1] += 1
         best_root = -1
-        best_key = (0, False)
-        for r, size in sizes.items():
-            key = (size, r == user_root)
+        best_key = (-1, False, 0)
+        for r, (strong, size) in stats.items():
+            key = (strong, r == user_root, size)
             if key > best_key:
                 best_key, best_root = key, r
-        main = best_root if best_key[0] >= 2 else -2
+        main = best_root if best_key[2] >= 2 else -2
         return [
             (self.types[s], self.values[s], self.pid, 1 if self.find(s) == main else 0)
             for s in seen_slots

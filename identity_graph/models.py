@@ -18,11 +18,18 @@ def utc_now() -> datetime:
 
 
 def iso(ts: datetime) -> str:
-    """Canonical, sortable text form of a UTC timestamp (microsecond precision)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Canonical, fixed-width, sortable text of a timestamp, always in UTC."""
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    return ts.isoformat(timespec="microseconds")
 
 
 def parse_iso(text: str) -> datetime:
+    if text.endswith("+00:00"):
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is not UTC:
+            value = value.replace(tzinfo=UTC)
+        return value
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

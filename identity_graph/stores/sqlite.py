@@ -168,17 +168,18 @@ class SQLiteStore:
     ) -> None:
         ids = self._row_ids(list(set(anchors)))
         cur = self.conn.cursor()
+        # Row ids are assigned here (the write lock is held) so the rows go in one executemany.
+        first_id = int(
+            cur.execute("SELECT coalesce(max(id), 0) + 1 FROM observations").fetchone()[0]
+        )
+        rows: list[tuple[Any, ...]] = []
         attrs: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         consent: list[tuple[Any, ...]] = []
-        for obs, anchor in zip(observations, anchors, strict=True):
+        for obs_id, (obs, anchor) in enumerate(zip(observations, anchors, strict=True), first_id):
             anchor_id = ids[anchor]
             ts = iso(obs.timestamp)
-            cur.execute(
-                "INSERT INTO observations(source, record_key, ts, anchor_id) VALUES (?, ?, ?, ?)",
-                (obs.source, obs.record_key, ts, anchor_id),
-            )
-            obs_id = cur.lastrowid
+            rows.append((obs_id, obs.source, obs.record_key, ts, anchor_id))
             for name, value in obs.attributes.items():
                 attrs.append((obs_id, anchor_id, name, json.dumps(value), obs.source, ts))
             if obs.event is not None:
@@ -187,6 +188,11 @@ class SQLiteStore:
                 )
             for purpose, granted in obs.consent.items():
                 consent.append((obs_id, anchor_id, purpose, int(granted), obs.source, ts))
+        cur.executemany(
+            "INSERT INTO observations(id, source, record_key, ts, anchor_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
         cur.executemany(
             "INSERT INTO attributes(observation_id, anchor_id, name, value, source, ts) "
             "VALUES (?, ?, ?, ?, ?, ?)",
