@@ -18,6 +18,7 @@ client (`field` of an InputError, `errors` of a validation failure, `limit` of a
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -34,6 +35,8 @@ from identity_graph.errors import (
     NotFound,
     StoreUnavailable,
 )
+
+from .models import ProblemPublic  # noqa: TID251
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:identity-graph:problem:"
@@ -54,9 +57,7 @@ ERROR_MAP: list[tuple[type[IdentityGraphError], int, str, str]] = [
 class ApiProblem(Exception):
     """A problem the HTTP layer itself finds (not the service), e.g. a batch over the limit."""
 
-    def __init__(
-        self, status: int, slug: str, title: str, detail: str, **extensions: Any
-    ) -> None:
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
@@ -82,7 +83,7 @@ def problem_response(
     detail: str,
     *,
     type_: str = "about:blank",
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
@@ -95,7 +96,9 @@ def problem_for(error: IdentityGraphError) -> JSONResponse:
     extensions: dict[str, Any] = {}
     if isinstance(error, InputError) and error.field:
         extensions["field"] = error.field
-    if status >= 500 and not isinstance(error, StoreUnavailable):
+    if isinstance(error, StoreUnavailable):
+        log.warning("store unavailable: %s", error)
+    elif status >= 500:
         log.error("%s: %s", type(error).__name__, error, exc_info=error)
     return problem_response(status, title, str(error), type_=TYPE_PREFIX + slug, **extensions)
 
@@ -118,9 +121,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
         for e in exc.errors()
     ]
-    detail = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
-    ) or "invalid request"
+    detail = (
+        "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+        or "invalid request"
+    )
     if len(errors) > 5:
         detail += f"; and {len(errors) - 5} more"
     return problem_response(
@@ -156,8 +160,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # For the `responses=` of a route, so OpenAPI shows the problem+json bodies it may answer with.
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    from identity_graph.api.models import ProblemPublic
-
     return {
         status: {
             "model": ProblemPublic,

@@ -10,16 +10,31 @@ from pathlib import Path
 from cli_runner import Idgraph
 
 EVENTS = [
-    {"type": "identify", "messageId": "m1", "timestamp": "2026-01-05T10:00:00Z",
-     "anonymousId": "a-1", "userId": "u-1",
-     "traits": {"email": " Ann@Example.com ", "phone": "07400 123456", "first_name": "Ann"}},
-    {"type": "track", "messageId": "m2", "timestamp": "2026-01-06T10:00:00Z",
-     "anonymousId": "a-2", "event": "Order Completed", "properties": {"revenue": 12.5},
-     "context": {"traits": {"email": "ann@example.com"}}},
-    {"type": "page", "messageId": "m3", "timestamp": "2026-01-06T11:00:00Z",
-     "anonymousId": "a-3"},
-    {"type": "identify", "messageId": "m4", "timestamp": "2026-01-07T10:00:00Z",
-     "userId": "u-2", "traits": {"email": "bob@example.com", "first_name": "Bob"}},
+    {
+        "type": "identify",
+        "messageId": "m1",
+        "timestamp": "2026-01-05T10:00:00Z",
+        "anonymousId": "a-1",
+        "userId": "u-1",
+        "traits": {"email": " Ann@Example.com ", "phone": "07400 123456", "first_name": "Ann"},
+    },
+    {
+        "type": "track",
+        "messageId": "m2",
+        "timestamp": "2026-01-06T10:00:00Z",
+        "anonymousId": "a-2",
+        "event": "Order Completed",
+        "properties": {"revenue": 12.5},
+        "context": {"traits": {"email": "ann@example.com"}},
+    },
+    {"type": "page", "messageId": "m3", "timestamp": "2026-01-06T11:00:00Z", "anonymousId": "a-3"},
+    {
+        "type": "identify",
+        "messageId": "m4",
+        "timestamp": "2026-01-07T10:00:00Z",
+        "userId": "u-2",
+        "traits": {"email": "bob@example.com", "first_name": "Bob"},
+    },
 ]
 
 
@@ -41,8 +56,13 @@ def test_load_resolve_profile_and_json(idgraph: Idgraph, tmp_path: Path) -> None
     by_cookie = json.loads(idgraph("resolve", "anonymous_id:a-2", "--json"))
     assert by_email["profile_id"] == by_cookie["profile_id"]
     ids = {i["id"] for i in by_email["identifiers"]}
-    assert {"user_id:u-1", "email:ann@example.com", "phone:+447400123456", "anonymous_id:a-1",
-            "anonymous_id:a-2"} <= ids
+    assert {
+        "user_id:u-1",
+        "email:ann@example.com",
+        "phone:+447400123456",
+        "anonymous_id:a-1",
+        "anonymous_id:a-2",
+    } <= ids
     assert by_email["golden"]["first_name"]["value"] == "Ann"
     assert by_email["golden"]["first_name"]["source"] == "web"
     human = idgraph("profile", str(by_email["profile_id"]))
@@ -84,7 +104,10 @@ def test_exports_and_recluster(idgraph: Idgraph, tmp_path: Path) -> None:
     assert len(rows) == json.loads(idgraph("stats", "--json"))["identifiers"]
     records = list(csv.DictReader(io.StringIO(idgraph("export", "records", "--format", "csv"))))
     assert [(r["source"], r["record_key"]) for r in records] == [
-        ("web", "m1"), ("web", "m2"), ("web", "m3"), ("web", "m4")
+        ("web", "m1"),
+        ("web", "m2"),
+        ("web", "m3"),
+        ("web", "m4"),
     ]
     out_file = tmp_path / "a.csv"
     idgraph("export", "assignments", "--out", str(out_file))
@@ -100,8 +123,17 @@ def test_csv_with_mapping_and_generate(idgraph: Idgraph, tmp_path: Path) -> None
     out = idgraph("generate", "--persons", "50", "--seed", "3", "--out", str(tmp_path / "s"))
     assert "persons" in out
     s = tmp_path / "s"
-    summary = json.loads(idgraph("load", str(s / "crm.csv"), "--source", "crm", "--mapping",
-                                 str(s / "crm.mapping.toml"), "--json"))
+    summary = json.loads(
+        idgraph(
+            "load",
+            str(s / "crm.csv"),
+            "--source",
+            "crm",
+            "--mapping",
+            str(s / "crm.mapping.toml"),
+            "--json",
+        )
+    )
     assert summary["accepted"] + summary["rejected"] == summary["read"] > 0
     stats = json.loads(idgraph("stats", "--json"))
     assert stats["identifiers_by_type"]["crm_id"] == summary["accepted"]

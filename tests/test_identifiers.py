@@ -88,9 +88,11 @@ def test_phone_to_e164(norm: Normalizer, raw: str, expected: str) -> None:
 def test_phone_default_region_is_configurable() -> None:
     us = Normalizer(Config(default_region="US"))
     assert us.normalize("phone", "(201) 555-0123") == "+12015550123"
-    # The same digits read as a GB number are not a valid GB number.
+    # A GB mobile in national format is not a valid US number.
     with pytest.raises(InvalidIdentifier):
-        Normalizer(Config()).normalize("phone", "(201) 555-0123")
+        us.normalize("phone", "07400 123456")
+    # The same national digits read with the GB default are a +44 number.
+    assert Normalizer(Config()).normalize("phone", "(201) 555-0123") == "+442015550123"
 
 
 @pytest.mark.parametrize("raw", ["12", "abc", "+44 1234", "+1 555", "07400 12345678901"])
@@ -100,7 +102,13 @@ def test_invalid_phone_raises(norm: Normalizer, raw: str) -> None:
 
 
 def test_phone_formats_of_one_number_agree(norm: Normalizer) -> None:
-    forms = ["07400123456", "07400 123 456", "+447400123456", "+44 (0)7400 123456", "0044-7400-123456"]
+    forms = [
+        "07400123456",
+        "07400 123 456",
+        "+447400123456",
+        "+44 (0)7400 123456",
+        "0044-7400-123456",
+    ]
     assert {norm.normalize("phone", f) for f in forms} == {"+447400123456"}
 
 

@@ -26,19 +26,24 @@ def _dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
     with sqlite3.connect(db) as conn:
         return {
             "observations": conn.execute(
-                "SELECT source, record_key, ts FROM observations ORDER BY 1, 2").fetchall(),
+                "SELECT source, record_key, ts FROM observations ORDER BY 1, 2"
+            ).fetchall(),
             "identifiers": conn.execute(
                 "SELECT type, value, first_seen, last_seen, profile_id, generic FROM identifiers "
-                "ORDER BY 1, 2").fetchall(),
+                "ORDER BY 1, 2"
+            ).fetchall(),
             "links": conn.execute(
                 "SELECT ia.type, ia.value, ib.type, ib.value, rule, weight, count, samples "
                 "FROM links l JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib "
-                "ON ib.id = l.b ORDER BY 1, 2, 3, 4").fetchall(),
+                "ON ib.id = l.b ORDER BY 1, 2, 3, 4"
+            ).fetchall(),
             "events": conn.execute(
                 "SELECT o.record_key, e.name FROM events e JOIN observations o "
-                "ON o.id = e.observation_id ORDER BY 1").fetchall(),
+                "ON o.id = e.observation_id ORDER BY 1"
+            ).fetchall(),
             "profiles": conn.execute(
-                "SELECT id, size, merged_into FROM profiles ORDER BY id").fetchall(),
+                "SELECT id, size, merged_into FROM profiles ORDER BY id"
+            ).fetchall(),
         }
 
 
@@ -51,9 +56,19 @@ def test_killed_load_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
 
     def load(db: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [*CLI, "--store", f"sqlite:///{db}", "--config", str(config), "load", str(events),
-             "--source", "web"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                *CLI,
+                "--store",
+                f"sqlite:///{db}",
+                "--config",
+                str(config),
+                "load",
+                str(events),
+                "--source",
+                "web",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     proc = load(killed)

@@ -63,9 +63,7 @@ def write_csv(tmp_path: Path, text: str | bytes, name: str = "crm.csv") -> Path:
     return path
 
 
-def read(
-    path: Path, mapping: Mapping, normalizer: Normalizer
-) -> list[Observation | Reject]:
+def read(path: Path, mapping: Mapping, normalizer: Normalizer) -> list[Observation | Reject]:
     reader = open_reader(path, fmt="csv", source="crm", normalizer=normalizer, mapping=mapping)
     units = list(reader)
     assert reader.bytes_read == path.stat().st_size
@@ -168,8 +166,7 @@ def test_mapping_is_only_for_csv(tmp_path: Path, mapping: Mapping, normalizer: N
 def test_row_to_observation(tmp_path: Path, mapping: Mapping, normalizer: Normalizer) -> None:
     path = write_csv(
         tmp_path,
-        f"{HEADER}\n"
-        " C-1 , Ann@Example.com,07911 123456, Ann ,,Yes,2024-02-03T04:05:06+01:00\n",
+        f"{HEADER}\n C-1 , Ann@Example.com,07911 123456, Ann ,,Yes,2024-02-03T04:05:06+01:00\n",
     )
     (obs,) = read(path, mapping, normalizer)
     assert isinstance(obs, Observation)
@@ -352,9 +349,7 @@ def test_malformed_csv_row_is_a_reject_and_reading_goes_on(
     assert units[0].reason.startswith("malformed CSV row: field larger than field limit")  # type: ignore[union-attr]
 
 
-def test_bom_header_and_duplicate_identifiers(
-    tmp_path: Path, normalizer: Normalizer
-) -> None:
+def test_bom_header_and_duplicate_identifiers(tmp_path: Path, normalizer: Normalizer) -> None:
     mpath = tmp_path / "m.toml"
     mpath.write_text(
         '[record]\nkey_column = "id"\nkey_type = "crm_id"\n'

@@ -573,7 +573,7 @@ class SQLiteStore:
         largest = [
             (pid, size)
             for pid, size in self.conn.execute(
-                "SELECT id, size FROM profiles WHERE merged_into IS NULL "
+                "SELECT id, size FROM profiles WHERE merged_into IS NULL AND size > 0 "
                 "ORDER BY size DESC, id LIMIT ?",
                 (top,),
             )
