@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from identity_graph.background_reader import BackgroundReader, ReadJob
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
 from identity_graph.identifiers import InvalidIdentifier, Normalizer
@@ -26,6 +27,7 @@ from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 
 ProgressCallback = Callable[[int], None]
+BACKGROUND_MIN_BYTES = 8 << 20  # below this, starting a reader process costs more than it saves
 
 
 @dataclass
@@ -122,6 +124,7 @@ class IdentityService:
         self.store = store
         self.config = config
         self.normalizer = Normalizer(config)
+        self.background_reading = True
 
     @classmethod
     def open(
@@ -143,7 +146,7 @@ class IdentityService:
         rejects_path: Path | None = None,
         progress: ProgressCallback | None = None,
     ) -> LoadSummary:
-        from identity_graph.loaders import detect_format, open_reader
+        from identity_graph.loaders import UnitReader, detect_format, open_reader
         from identity_graph.loaders.mapping import load_mapping
         from identity_graph.loaders.rejects import RejectWriter
 
@@ -155,9 +158,11 @@ class IdentityService:
             source_config = mapping.source_config(source)
             if source_config is not None:
                 self.config = self.config.with_source(source_config)
-        reader = open_reader(
+        reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
+        if self.background_reading and path.stat().st_size >= BACKGROUND_MIN_BYTES:
+            reader = BackgroundReader(ReadJob(path, fmt, source, self.config, mapping))
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []
