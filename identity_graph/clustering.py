@@ -17,6 +17,9 @@ from datetime import datetime
 from identity_graph.config import Config, TypeLimit
 from identity_graph.models import IdKey, Link
 
+STEWARD_RULE = "steward"
+"""Links a steward forced: taken first, below the threshold, and through generic nodes."""
+
 
 @dataclass(frozen=True, slots=True)
 class NodeState:
@@ -78,8 +81,10 @@ class Clusterer:
         never_links: Iterable[tuple[IdKey, IdKey]] = (),
         forced: Iterable[tuple[IdKey, IdKey]] = (),
         force_beats_limits: Iterable[tuple[IdKey, IdKey]] = (),
+        cut_links: Iterable[tuple[IdKey, IdKey]] = (),
     ) -> None:
         self.config = config
+        self._cut = {frozenset(p) for p in cut_links}
         self.nodes = nodes
         self._parent: dict[IdKey, IdKey] = {}
         self._comp: dict[IdKey, _Component] = {}
@@ -159,13 +164,15 @@ class Clusterer:
     # -- applying links -----------------------------------------------------------------------
     def apply(self, links: Iterable[Link]) -> tuple[list[Union], list[Blocked]]:
         threshold = self.config.link_threshold
-        ordered = sorted(links, key=lambda ln: link_order(ln, frozenset(ln.pair) in self._forced))
+        ordered = sorted(links, key=lambda ln: link_order(ln, self._is_forced(ln)))
         unions: list[Union] = []
         blocked: list[Blocked] = []
         for link in ordered:
             pair = frozenset(link.pair)
-            forced = pair in self._forced
+            forced = self._is_forced(link)
             if not forced:
+                if pair in self._cut:
+                    continue
                 if link.weight < threshold:
                     continue
                 na, nb = self.nodes.get(link.a), self.nodes.get(link.b)
@@ -175,7 +182,8 @@ class Clusterer:
             if ra == rb:
                 continue
             ca, cb = self._comp[ra], self._comp[rb]
-            check_limits = not (forced and pair in self._force_beats_limits)
+            beats_limits = pair in self._force_beats_limits or bool(link.details.get("force"))
+            check_limits = not (forced and beats_limits)
             reason = self._violation(ca, cb, rb, check_limits)
             if reason is not None:
                 blocked.append(
@@ -193,6 +201,9 @@ class Clusterer:
             )
             self._union(ra, rb)
         return unions, blocked
+
+    def _is_forced(self, link: Link) -> bool:
+        return link.rule == STEWARD_RULE or frozenset(link.pair) in self._forced
 
     def _union(self, ra: IdKey, rb: IdKey) -> None:
         ca, cb = self._comp[ra], self._comp[rb]
@@ -221,9 +232,10 @@ def cluster(
     never_links: Iterable[tuple[IdKey, IdKey]] = (),
     forced: Iterable[tuple[IdKey, IdKey]] = (),
     force_beats_limits: Iterable[tuple[IdKey, IdKey]] = (),
+    cut_links: Iterable[tuple[IdKey, IdKey]] = (),
 ) -> tuple[list[list[IdKey]], list[Blocked]]:
     """Cluster from scratch: every node a singleton, then every link in order."""
-    clusterer = Clusterer(config, nodes, never_links, forced, force_beats_limits)
+    clusterer = Clusterer(config, nodes, never_links, forced, force_beats_limits, cut_links)
     for key in sorted(nodes):
         clusterer.find(key)
     _, blocked = clusterer.apply(links)

@@ -27,6 +27,7 @@ from identity_graph.models import (
     Link,
     LinkKey,
     ProfileRecord,
+    key_text,
 )
 from identity_graph.stores.base import Store
 from identity_graph.survivorship import golden_attributes
@@ -60,6 +61,10 @@ def _ids(values: Iterable[int | None]) -> list[int]:
     return [v for v in values if v is not None]
 
 
+def _moves(keys: Iterable[IdKey], assignments: Mapping[IdKey, int]) -> dict[str, int]:
+    return {key_text(k): assignments[k] for k in sorted(keys)}
+
+
 def is_generic(counts: Mapping[str, int], config: Config) -> bool:
     return any(counts.get(t, 0) > bound for t, bound in config.generic_bounds.items())
 
@@ -71,10 +76,7 @@ class Resolver:
         self.actor = actor
         overrides = store.overrides()
         self.never = [(o.a, o.b) for o in overrides if o.kind == "never_link" and o.b]
-        self.forced = [(o.a, o.b) for o in overrides if o.kind == "force_link" and o.b]
-        self.force_beats_limits = [
-            (o.a, o.b) for o in overrides if o.kind == "force_link" and o.b and o.force
-        ]
+        self.cut = [(o.a, o.b) for o in overrides if o.kind == "cut_link" and o.b]
 
     def _event(
         self,
@@ -142,13 +144,15 @@ class Resolver:
         members = self.store.profile_members(profile_ids)
         states = {n.key: node_state(n) for ms in members.values() for n in ms}
         states.update({k: node_state(n) for k, n in nodes.items()})
-        clusterer = Clusterer(self.config, states, self.never, self.forced, self.force_beats_limits)
+        clusterer = Clusterer(self.config, states, self.never, cut_links=self.cut)
         for pid in profile_ids:
             clusterer.add_profile(pid, [n.key for n in members.get(pid, [])])
         for key in sorted(nodes):
             clusterer.find(key)
         unions, blocked = clusterer.apply(links)
-        self._write_incremental(clusterer, unions, blocked, nodes, new_links, now, outcome)
+        current = {n.key: n.profile_id for ms in members.values() for n in ms}
+        current.update({k: n.profile_id for k, n in nodes.items()})
+        self._write_incremental(clusterer, unions, blocked, current, new_links, now, outcome)
         return outcome
 
     def _write_incremental(
@@ -156,7 +160,7 @@ class Resolver:
         clusterer: Clusterer,
         unions: list[Union],
         blocked: list[Blocked],
-        nodes: Mapping[IdKey, IdentifierNode],
+        current: Mapping[IdKey, int | None],
         new_links: set[LinkKey],
         now: datetime,
         outcome: ResolveOutcome,
@@ -180,12 +184,11 @@ class Resolver:
                 merged_into[other] = pid
             changed = False
             for key in members:
-                node = nodes.get(key)
-                current = node.profile_id if node is not None else None
-                if key in nodes and current != pid:
+                was = current.get(key)
+                if key in current and was != pid:
                     assignments[key] = pid
                     changed = True
-                    if current is None and profiles:
+                    if was is None and profiles:
                         added.setdefault(pid, []).append(key)
             if changed or profiles - {pid}:
                 sizes[pid] = len(members)
@@ -308,9 +311,7 @@ class Resolver:
             links = self.store.links_among(sorted(nodes))
         previous = {k: n.profile_id for k, n in nodes.items() if n.profile_id is not None}
         states = {k: node_state(n) for k, n in nodes.items()}
-        comps, _blocked = cluster(
-            self.config, states, links, self.never, self.forced, self.force_beats_limits
-        )
+        comps, _blocked = cluster(self.config, states, links, self.never, cut_links=self.cut)
         comps.sort(key=lambda members: members[0])
         ids = map_to_profiles(comps, previous)
         missing = [i for i, pid in enumerate(ids) if pid is None]
@@ -367,7 +368,10 @@ class Resolver:
                         sorted(dests),
                         identifiers=sorted(moved_out.get(old, [])),
                         reason=reason,
-                        details=dict(details),
+                        details={
+                            **details,
+                            "moved_to": _moves(moved_out.get(old, []), assignments),
+                        },
                     )
                 )
             elif old not in dests:
@@ -382,7 +386,10 @@ class Resolver:
                         [into],
                         identifiers=sorted(moved_out.get(old, [])),
                         reason=reason,
-                        details=dict(details),
+                        details={
+                            **details,
+                            "moved_to": _moves(moved_out.get(old, []), assignments),
+                        },
                     )
                 )
             if old not in live and old not in merged_into:

@@ -212,13 +212,19 @@ class IdentityService:
         if accepted:
             keys = [(o.source, o.record_key) for _, o in accepted]
             existing = self.store.existing_record_keys(keys)
+            seen: set[tuple[str, str]] = set()
+            duplicates: set[int] = set()
+            for (index, _), key in zip(accepted, keys, strict=True):
+                if key in existing or key in seen:
+                    duplicates.add(index)
+                seen.add(key)
             ingest_batch(self.store, self.config, [o for _, o in accepted])
             profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
             for index, obs in accepted:
                 results[index] = EventResult(
                     index,
                     True,
-                    duplicate=(obs.source, obs.record_key) in existing,
+                    duplicate=index in duplicates,
                     profile_id=profiles.get(obs.identifiers[0]),
                 )
         return [r for r in results if r is not None]

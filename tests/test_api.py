@@ -121,11 +121,6 @@ def test_ingest_same_message_id_again_is_a_duplicate_and_changes_nothing(
     assert client.get("/v1/stats").json() == stats_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.ingest_events looks up existing record keys before the batch is written, "
-    "so a messageId repeated inside one request is not reported as a duplicate",
-)
 def test_ingest_repeated_message_id_within_one_request_is_a_duplicate(
     client: TestClient,
 ) -> None:
@@ -281,12 +276,6 @@ def test_merged_away_profile_answers_with_the_survivor(client: TestClient) -> No
     assert "user_id:u-3" in {i["id"] for i in body["identifiers"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resolve.Resolver._write_incremental reassigns only the batch's touched "
-    "identifiers: members of an absorbed profile that the batch did not mention keep the "
-    "merged-away profile id (so the survivor's member list and POST /v1/resolve miss them)",
-)
 def test_merge_moves_every_member_of_the_absorbed_profile(client: TestClient) -> None:
     survivor, _ = merge_two_profiles(client)
     members = {i["id"] for i in client.get(f"/v1/profiles/{survivor}").json()["identifiers"]}

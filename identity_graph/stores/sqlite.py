@@ -492,6 +492,53 @@ class SQLiteStore:
             )
         ]
 
+    def add_override(self, override: Override) -> None:
+        a, b = override.a, override.b
+        self.conn.execute(
+            "INSERT INTO overrides(kind, a_type, a_value, b_type, b_value, actor, reason, ts, "
+            "force) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                override.kind,
+                a[0],
+                a[1],
+                b[0] if b else None,
+                b[1] if b else None,
+                override.actor,
+                override.reason,
+                iso(override.timestamp),
+                int(override.force),
+            ),
+        )
+
+    def remove_overrides(self, kind: str, a: IdKey, b: IdKey | None) -> int:
+        pairs = [(a, b), (b, a)] if b is not None else [(a, None)]
+        removed = 0
+        for x, y in pairs:
+            assert x is not None
+            cur = self.conn.execute(
+                "DELETE FROM overrides WHERE kind = ? AND a_type = ? AND a_value = ? "
+                "AND b_type IS ? AND b_value IS ?",
+                (kind, x[0], x[1], y[0] if y else None, y[1] if y else None),
+            )
+            removed += cur.rowcount
+        return removed
+
+    def delete_links(self, keys: Sequence[LinkKey]) -> None:
+        ids = self._row_ids(list({k for a, b, _ in keys for k in (a, b)}))
+        self.conn.executemany(
+            "DELETE FROM links WHERE a = ? AND b = ? AND rule = ?",
+            ((ids[a], ids[b], rule) for a, b, rule in keys if a in ids and b in ids),
+        )
+
+    def merged_family(self, profile_id: int) -> list[int]:
+        rows = self.conn.execute(
+            "WITH RECURSIVE family(id) AS (SELECT ? UNION "
+            "SELECT p.id FROM profiles p JOIN family f ON p.merged_into = f.id) "
+            "SELECT id FROM family ORDER BY id",
+            (profile_id,),
+        )
+        return [r[0] for r in rows]
+
     # -- reads ------------------------------------------------------------------------------
     def resolve_many(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
         if len(keys) == 1:
@@ -524,25 +571,31 @@ class SQLiteStore:
         )
 
     def audit_events(
-        self, profile_ids: Sequence[int] | None = None, since: int = 0, limit: int = 1000
+        self,
+        profile_ids: Sequence[int] | None = None,
+        since: int = 0,
+        limit: int = 1000,
+        kinds: Sequence[str] | None = None,
     ) -> list[AuditEvent]:
         columns = (
             "a.seq, a.ts, a.kind, a.actor, a.reason, a.profiles_before, a.profiles_after, "
             "a.identifiers, a.link, a.details"
         )
-        if profile_ids is None:
-            rows = self.conn.execute(
-                f"SELECT {columns} FROM audit a WHERE a.seq > ? ORDER BY a.seq LIMIT ?",
-                (since, limit),
-            )
-        else:
+        where = ["a.seq > ?"]
+        params: list[Any] = [since]
+        if kinds is not None:
+            where.append(f"a.kind IN ({', '.join('?' for _ in kinds)})")
+            params.extend(kinds)
+        if profile_ids is not None:
             self._load_ids(profile_ids)
-            rows = self.conn.execute(
-                f"SELECT {columns} FROM audit a WHERE a.seq > ? AND a.seq IN "
-                "(SELECT ap.seq FROM audit_profiles ap JOIN temp.batch_ids t "
-                "ON t.id = ap.profile_id) ORDER BY a.seq LIMIT ?",
-                (since, limit),
+            where.append(
+                "a.seq IN (SELECT ap.seq FROM audit_profiles ap JOIN temp.batch_ids t "
+                "ON t.id = ap.profile_id)"
             )
+        rows = self.conn.execute(
+            f"SELECT {columns} FROM audit a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",
+            (*params, limit),
+        )
         return [
             AuditEvent(
                 seq=row[0],
