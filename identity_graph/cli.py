@@ -380,3 +380,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
 def main() -> None:
     cli(prog_name="idgraph")
+
+
+# The steward commands live in their own module and register themselves on `cli`.
+from identity_graph import cli_steward  # noqa: E402, F401, I001

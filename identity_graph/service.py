@@ -5,24 +5,34 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+import networkx as nx
 
 from identity_graph.background_reader import BackgroundReader, ReadJob
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
+from identity_graph.explain import counts, path_json, profile_graph, strongest_path
+from identity_graph.history import CHANGE_KINDS, joined_by, members_as_of
 from identity_graph.identifiers import InvalidIdentifier, Normalizer
 from identity_graph.ingest import BatchResult, ingest_batch
 from identity_graph.models import (
+    AuditEvent,
     IdentifierNode,
     IdKey,
     Observation,
+    Override,
     ProfileRecord,
     Reject,
     StoreStats,
+    iso,
+    key_text,
     utc_now,
 )
 from identity_graph.resolve import ResolveOutcome, Resolver
+from identity_graph.steward import Steward, StewardResult
 from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 
@@ -72,8 +82,6 @@ class ProfileView:
         return self.requested_id != self.profile.id
 
     def to_json(self) -> dict[str, Any]:
-        from identity_graph.models import iso, key_text
-
         p = self.profile
         return {
             "profile_id": p.id,
@@ -305,3 +313,155 @@ class IdentityService:
 
     def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
         return self.store.iter_assignments()
+
+
+class StewardService:
+    """Audit, explanations and steward decisions, over the same store as `IdentityService`."""
+
+    def __init__(self, svc: IdentityService) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self.config = svc.config
+
+    def key(self, text: str) -> IdKey:
+        return self.svc.normalize_key(*parse_identifier(text))
+
+    # -- audit ------------------------------------------------------------------------------
+    def audit(self, profile_id: int, limit: int = 10_000) -> list[AuditEvent]:
+        record = self.svc._follow(profile_id)
+        family = self.store.merged_family(record.id)
+        return self.store.audit_events(sorted(set(family) | {profile_id}), limit=limit)
+
+    def changes(self, since: int = 0, limit: int = 100) -> list[AuditEvent]:
+        return self.store.audit_events(None, since=since, limit=limit, kinds=CHANGE_KINDS)
+
+    def profile_as_of(self, profile_id: int, when: datetime) -> list[IdKey]:
+        family = self.store.merged_family(profile_id)
+        events = self.store.audit_events(sorted(family), limit=1_000_000)
+        return members_as_of(events, profile_id, when)
+
+    def why(self, key: IdKey) -> dict[str, Any]:
+        node = self.store.get_identifiers([key]).get(key)
+        if node is None or node.profile_id is None:
+            raise NotFound(f"no identifier {key_text(key)}")
+        pid = node.profile_id
+        event = joined_by(self.store.audit_events([pid], limit=1_000_000), key, pid)
+        members = {n.key for n in self.store.profile_members([pid]).get(pid, [])}
+        generic = {
+            k
+            for k, n in self.store.get_identifiers(sorted(members)).items()
+            if n.generic or n.blocked
+        }
+        cut = self._cut()
+        links = [ln for ln in self.store.links_of([key]) if ln.a in members and ln.b in members]
+        links.sort(key=lambda ln: (-ln.weight, ln.first_seen))
+        return {
+            "identifier": key_text(key),
+            "profile_id": pid,
+            "generic": node.generic or node.blocked,
+            "joined_by": event.to_json() if event else None,
+            "links": [
+                {
+                    **ln.evidence(),
+                    "counts": counts(ln, self.config, generic, cut) is None,
+                    "not_counted_because": counts(ln, self.config, generic, cut),
+                }
+                for ln in links
+            ],
+        }
+
+    def _cut(self) -> set[frozenset[IdKey]]:
+        return {
+            frozenset((o.a, o.b)) for o in self.store.overrides() if o.kind == "cut_link" and o.b
+        }
+
+    def explain(self, a: IdKey, b: IdKey) -> dict[str, Any]:
+        nodes = self.store.get_identifiers([a, b])
+        for k in (a, b):
+            if k not in nodes or nodes[k].profile_id is None:
+                raise NotFound(f"no identifier {key_text(k)}")
+        pa, pb = nodes[a].profile_id, nodes[b].profile_id
+        assert pa is not None and pb is not None
+        members = self.store.profile_members(sorted({pa, pb}))
+        all_members = [n for ms in members.values() for n in ms]
+        generic = {n.key for n in all_members if n.generic or n.blocked}
+        cut = self._cut()
+        links = self.store.links_among([n.key for n in all_members])
+        result: dict[str, Any] = {
+            "a": key_text(a),
+            "b": key_text(b),
+            "profile_a": pa,
+            "profile_b": pb,
+            "same_profile": pa == pb,
+        }
+        if pa == pb:
+            usable = {
+                (ln.a, ln.b, ln.rule)
+                for ln in links
+                if counts(ln, self.config, generic, cut) is None
+            }
+            result["path"] = path_json(strongest_path(links, a, b, usable))
+            return result
+        reasons: list[dict[str, Any]] = []
+        pair = {a, b}
+        for o in self.store.overrides():
+            if o.kind == "never_link" and o.b and {o.a, o.b} == pair:
+                reasons.append(
+                    {
+                        "reason": "never_link override",
+                        "actor": o.actor,
+                        "why": o.reason,
+                        "timestamp": iso(o.timestamp),
+                    }
+                )
+        side = {n.key: n.profile_id for n in all_members}
+        for ln in links:
+            if side.get(ln.a) == side.get(ln.b):
+                continue
+            why_not = counts(ln, self.config, generic, cut)
+            reasons.append(
+                {
+                    "reason": why_not or "the merge was blocked by a constraint",
+                    "link": ln.evidence(),
+                }
+            )
+        for ev in self.store.audit_events(sorted({pa, pb}), kinds=["merge_blocked"]):
+            if {pa, pb} <= set(ev.profiles_before):
+                reasons.append({"reason": ev.reason, "audit": ev.to_json()})
+        if not reasons:
+            reasons.append({"reason": "different components: no link connects the two profiles"})
+        result["why_not"] = reasons
+        return result
+
+    def profile_graph(self, profile_id: int) -> nx.Graph:
+        record = self.svc._follow(profile_id)
+        members = self.store.profile_members([record.id]).get(record.id, [])
+        links = self.store.links_among([n.key for n in members])
+        return profile_graph(members, links, record.id)
+
+    # -- decisions --------------------------------------------------------------------------
+    def _steward(self, actor: str, reason: str) -> Steward:
+        return Steward(self.store, self.config, actor, reason)
+
+    def link(
+        self, a: str, b: str, *, actor: str, reason: str, force: bool = False
+    ) -> StewardResult:
+        return self._steward(actor, reason).link(self.key(a), self.key(b), force=force)
+
+    def unlink(self, a: str, b: str, *, actor: str, reason: str) -> StewardResult:
+        return self._steward(actor, reason).unlink(self.key(a), self.key(b))
+
+    def block(
+        self, identifier: str, *, actor: str, reason: str, unblock: bool = False
+    ) -> StewardResult:
+        id_type, _, value = identifier.partition(":")
+        try:
+            key = self.key(identifier)
+        except InputError:
+            if unblock or not value:
+                raise
+            key = (id_type, value.strip())  # a junk value may not be a valid identifier
+        return self._steward(actor, reason).block(key, unblock=unblock)
+
+    def overrides(self) -> list[Override]:
+        return self.store.overrides()

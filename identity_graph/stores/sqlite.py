@@ -557,6 +557,14 @@ class SQLiteStore:
                 result[(t, v)] = pid
         return result
 
+    def iter_profiles(self) -> Iterator[ProfileRecord]:
+        cur = self.conn.execute(
+            "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden FROM profiles p "
+            "WHERE p.merged_into IS NULL AND p.size > 0 ORDER BY p.id"
+        )
+        for row in cur:
+            yield self._profile(row)
+
     def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
         for t, v, pid in self.conn.execute(
             "SELECT type, value, profile_id FROM identifiers WHERE profile_id IS NOT NULL "
