@@ -214,11 +214,50 @@ def stats(ctx: Context, top: int, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Only show what would change; write nothing.")
+@click.option(
+    "--proposed-config",
+    "proposed",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --dry-run: preview under this config instead.",
+)
 @json_option
 @pass_ctx
 @handle_errors
-def recluster(ctx: Context, as_json: bool) -> None:
+def recluster(ctx: Context, dry_run: bool, proposed: Path | None, as_json: bool) -> None:
     """Recompute every profile from all links; profile ids stay stable by largest overlap."""
+    if proposed is not None and not dry_run:
+        raise InputError("--proposed-config goes with --dry-run")
+    if dry_run:
+        from identity_graph.config import load_config
+        from identity_graph.preview import preview_recluster
+
+        with ctx.service(create=False) as svc:
+            config = load_config(proposed) if proposed else svc.config
+            plan = preview_recluster(svc.store, config)
+        if as_json:
+            emit_json(plan)
+            return
+        click.echo(
+            f"would make {plan['merges']} merges and {plan['splits']} splits, affecting "
+            f"{plan['profiles_affected']} profiles ({plan['profiles_before']} -> "
+            f"{plan['profiles_after']} profiles)"
+        )
+        for change in plan["largest_changes"]:
+            what = (
+                f"merge profiles {change['profiles']}"
+                if change["kind"] == "merge"
+                else f"split profile {change['profile']} into {change['into_sizes']}"
+            )
+            click.echo(f"- {what} (size {change['size']})")
+            for ln in change["links"]:
+                why = ln.get("not_counted_because")
+                click.echo(
+                    f"    {ln['a']} - {ln['b']} {ln['rule']} {ln['weight']}"
+                    + (f": {why}" if why else "")
+                )
+        return
     with ctx.service(create=False) as svc:
         out = svc.recluster()
     data = {
