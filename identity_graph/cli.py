@@ -191,12 +191,39 @@ def resolve(ctx: Context, identifier: str, value: str | None, as_json: bool) -> 
 
 @cli.command()
 @click.argument("profile_id", type=int)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="TIMESTAMP",
+    help="Members as they were at this ISO 8601 time, rebuilt from the audit trail.",
+)
 @json_option
 @pass_ctx
 @handle_errors
-def profile(ctx: Context, profile_id: int, as_json: bool) -> None:
+def profile(ctx: Context, profile_id: int, as_of: str | None, as_json: bool) -> None:
     """Show a profile: golden attributes and identifiers. Merged ids lead to the survivor."""
     with ctx.service(create=False) as svc:
+        if as_of is not None:
+            from identity_graph.models import iso, key_text, parse_iso
+            from identity_graph.service import StewardService
+
+            try:
+                when = parse_iso(as_of)
+            except ValueError as e:
+                raise InputError(f"--as-of: not an ISO 8601 timestamp: {as_of!r}") from e
+            members = StewardService(svc).profile_as_of(profile_id, when)
+            data = {
+                "profile_id": profile_id,
+                "as_of": iso(when),
+                "identifiers": [key_text(k) for k in members],
+            }
+            if as_json:
+                emit_json(data)
+            else:
+                click.echo(f"profile {profile_id} as of {iso(when)}: {len(members)} identifiers")
+                click.echo("\n".join(f"  {k}" for k in ids))
+            return
         data = svc.profile(profile_id).to_json()
     emit_json(data) if as_json else click.echo(profile_text(data))
 

@@ -344,3 +344,62 @@ def overrides(ctx: CliContext, as_json: bool) -> None:
                 ],
             )
         )
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True)
+@json_option
+@click.pass_context
+@handle_errors
+def review(click_ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Profiles and identifiers that most need a steward, ranked, with reasons."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from identity_graph.service import review as review_queue
+
+    ctx: CliContext = click_ctx.obj
+    with ctx.service(create=False) as svc:
+        items = [i.to_json() for i in review_queue(svc, limit)]
+    if as_json:
+        emit_json(items)
+        return
+    click.echo(
+        table(
+            ["item", "profile", "score", "reason"],
+            [[i["item"], i["profile_id"], i["score"], i["reason"]] for i in items],
+        )
+    )
+
+
+def _review_decision(
+    ctx: CliContext, item: str, decision: str, actor: str, reason: str, as_json: bool
+) -> None:
+    from identity_graph.service import decide_review
+
+    with ctx.service(create=False) as svc:
+        data = decide_review(svc, item, decision, actor=actor, reason=reason).to_json()
+    _decision(data, as_json)
+
+
+@review.command("accept")
+@click.argument("item")
+@actor_option
+@reason_option
+@json_option
+@pass_ctx
+@handle_errors
+def review_accept(ctx: CliContext, item: str, actor: str, reason: str, as_json: bool) -> None:
+    """Keep the pair together (force link) or mark the identifier reviewed."""
+    _review_decision(ctx, item, "accept", actor, reason, as_json)
+
+
+@review.command("reject")
+@click.argument("item")
+@actor_option
+@reason_option
+@json_option
+@pass_ctx
+@handle_errors
+def review_reject(ctx: CliContext, item: str, actor: str, reason: str, as_json: bool) -> None:
+    """Split the pair (never link) or block the identifier's value."""
+    _review_decision(ctx, item, "reject", actor, reason, as_json)

@@ -32,6 +32,7 @@ from identity_graph.models import (
     utc_now,
 )
 from identity_graph.resolve import ResolveOutcome, Resolver
+from identity_graph.review import ReviewItem, parse_item, review_items
 from identity_graph.steward import Steward, StewardResult
 from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
@@ -465,3 +466,30 @@ class StewardService:
 
     def overrides(self) -> list[Override]:
         return self.store.overrides()
+
+
+def review(svc: IdentityService, limit: int = 50) -> list[ReviewItem]:
+    return review_items(svc.store, svc.config, limit)
+
+
+def decide_review(
+    svc: IdentityService, item_id: str, decision: str, *, actor: str, reason: str
+) -> StewardResult:
+    """accept: keep together (force link / mark reviewed); reject: split (never link / block)."""
+    if decision not in ("accept", "reject"):
+        raise InputError("decision must be accept or reject")
+    kind, a, b = parse_item(item_id)
+    if not kind or not a[0] or not a[1]:
+        raise InputError(f"not a review item: {item_id!r}")
+    steward = Steward(svc.store, svc.config, actor, f"review {item_id}: {reason}")
+    if b is not None:
+        if decision == "accept":
+            return steward.link(a, b, force=kind == "blocked_merge")
+        return steward.unlink(a, b)
+    if decision == "reject":
+        return steward.block(a)
+    with svc.store.transaction():
+        svc.store.add_override(Override("reviewed", a, None, actor, reason, utc_now()))
+    return StewardResult(
+        "reviewed", {key_text(a): svc.store.resolve_many([a]).get(a)}, ResolveOutcome()
+    )
