@@ -213,11 +213,8 @@ def profile(ctx: Context, profile_id: int, as_of: str | None, as_json: bool) -> 
             except ValueError as e:
                 raise InputError(f"--as-of: not an ISO 8601 timestamp: {as_of!r}") from e
             members = StewardService(svc).profile_as_of(profile_id, when)
-            data = {
-                "profile_id": profile_id,
-                "as_of": iso(when),
-                "identifiers": [key_text(k) for k in members],
-            }
+            ids = [key_text(k) for k in members]
+            data = {"profile_id": profile_id, "as_of": iso(when), "identifiers": ids}
             if as_json:
                 emit_json(data)
             else:
