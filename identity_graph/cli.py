@@ -341,6 +341,29 @@ def export_records(ctx: Context, fmt: str, out: Path | None) -> None:
     _export(ctx, out, lambda svc, fh: svc.export_records(fh))
 
 
+@export.command("graph")
+@click.option("--format", "fmt", type=click.Choice(["graphml", "parquet", "jsonl"]), required=True)
+@click.option("--profile", "profiles", type=int, multiple=True, help="Only these profiles.")
+@click.option("--min-size", default=1, show_default=True, help="Only profiles this large.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="A folder for parquet/jsonl (nodes, edges, profiles); a file for graphml.",
+)
+@pass_ctx
+@handle_errors
+def export_graph_command(
+    ctx: Context, fmt: str, profiles: tuple[int, ...], min_size: int, out: Path
+) -> None:
+    """Identifiers, links and profiles as GraphML, Parquet or JSONL files."""
+    from identity_graph.graph_export import export_graph
+
+    with ctx.service(create=False) as svc:
+        written = export_graph(svc.store, fmt, out, profiles=profiles, min_size=min_size)
+    click.echo(", ".join(f"{n} {name}" for name, n in written.items()) + f" written to {out}")
+
+
 @cli.command()
 @click.option("--persons", default=1000, show_default=True, help="How many people.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same files).")
