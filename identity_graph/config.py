@@ -93,7 +93,7 @@ class Config:
     survivorship_default: str = "most_recent"
     survivorship: dict[str, str] = field(default_factory=dict)
     link_sample_size: int = 5
-    batch_size: int = 5000
+    batch_size: int = 20000
 
     def type(self, name: str) -> IdentifierType:
         """The settings of an identifier type; unknown record-key types get `id` defaults."""

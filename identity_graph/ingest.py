@@ -61,9 +61,15 @@ def ingest_batch(
                 elif ts < span[0] or ts > span[1]:
                     sightings[key] = (min(span[0], ts), max(span[1], ts))
         store.upsert_identifiers([(k, a, b) for k, (a, b) in sightings.items()])
-        store.write_observations(fresh, [star_centre(o.identifiers, config) for o in fresh])
+        centres = [star_centre(o.identifiers, config) for o in fresh]
+        store.write_observations(fresh, centres)
         deltas = aggregate_links(
-            (link for obs in fresh for link in star_links(obs, config)), config.link_sample_size
+            (
+                link
+                for obs, centre in zip(fresh, centres, strict=True)
+                for link in star_links(obs, config, centre)
+            ),
+            config.link_sample_size,
         )
         old = store.get_links(list(deltas))
         merged: list[Link] = [

@@ -16,14 +16,17 @@ CO_OBSERVED = "co_observed"
 
 
 def star_centre(identifiers: Iterable[IdKey], config: Config) -> IdKey:
-    return min(identifiers, key=lambda k: (-config.type(k[0]).strength, k))
+    ids = tuple(identifiers)
+    if len(ids) == 1:
+        return ids[0]
+    return min(ids, key=lambda k: (-config.type(k[0]).strength, k))
 
 
-def star_links(obs: Observation, config: Config) -> list[Link]:
+def star_links(obs: Observation, config: Config, centre: IdKey | None = None) -> list[Link]:
     if len(obs.identifiers) < 2:
         return []
     trust = config.source(obs.source).trust
-    centre = star_centre(obs.identifiers, config)
+    centre = centre or star_centre(obs.identifiers, config)
     centre_type = config.type(centre[0])
     if not centre_type.linkable:
         return []

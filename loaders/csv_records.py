@@ -79,7 +79,8 @@ class CsvReader:
                     row, error = [], f"malformed CSV row: {e}"
                 end = reader.line_num
                 while flags and flags[0][0] <= end:
-                    error = error or flags.popleft()[1]
+                    flagged = flags.popleft()[1]
+                    error = error or flagged
                 snippet = "".join(raw).rstrip("\r\n")[:SNIPPET_CHARS]
                 raw.clear()
                 if error is not None:

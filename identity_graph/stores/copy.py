@@ -1,0 +1,189 @@
+"""Copy a whole store into another, empty one (`idgraph copy --from URL --to URL`).
+
+Everything moves, in batches, each batch in one transaction of the destination: profiles (with
+golden values, merged and emptied ones too), identifiers with their flags and profile, the
+observations with their attributes, events and consent, links with their evidence, the audit
+trail with its sequence numbers, the steward decisions, and the profile id counter (ids are never
+reused, so a profile id given out by the source is never given out again by the copy).
+
+Reading all of that needs a few methods beyond the `Store` protocol; they make up `Copyable`.
+`Neo4jStore` has them; a `SQLiteStore` gets them from `sqlite_copy.SQLiteCopy`. Copy a store that
+nothing writes to meanwhile: the source is read page by page, not as one snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Protocol, TypeVar, runtime_checkable
+
+from identity_graph.errors import ConfigError, ConflictError
+from identity_graph.models import AuditEvent, IdKey, Observation, Override, ProfileRecord
+from identity_graph.stores.base import Store
+
+T = TypeVar("T")
+
+BATCH_SIZE = 5000
+KINDS = ("profiles", "identifiers", "observations", "links", "audit_events", "overrides")
+
+CopyProgress = Callable[[str, int], None]
+"""Called after each batch with what was copied (one of `KINDS`) and how many in that batch."""
+
+
+@runtime_checkable
+class Copyable(Protocol):
+    """What copying needs of a store beyond the `Store` protocol."""
+
+    def iter_profiles(self) -> Iterator[ProfileRecord]:
+        """Every profile (live, merged or emptied), in id order."""
+        ...
+
+    def iter_observations(self) -> Iterator[tuple[Observation, IdKey]]:
+        """Every observation with its anchor identifier."""
+        ...
+
+    def put_audit(self, events: Sequence[AuditEvent]) -> None:
+        """Store audit events keeping their `seq`; later appends continue after them."""
+        ...
+
+    def put_overrides(self, overrides: Sequence[Override]) -> None:
+        """Append steward decisions in the given order."""
+        ...
+
+    def next_profile_id(self) -> int:
+        """The profile id the store would hand out next."""
+        ...
+
+    def set_next_profile_id(self, next_id: int) -> None:
+        """Never hand out a profile id below `next_id` from now on."""
+        ...
+
+
+def copyable(store: Store) -> Copyable:
+    """The `Copyable` side of a store."""
+    if isinstance(store, Copyable):
+        return store
+    from identity_graph.stores.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        from identity_graph.stores.sqlite_copy import SQLiteCopy
+
+        return SQLiteCopy(store)
+    raise ConfigError(f"{store.url}: this store cannot be copied to or from")
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def source_counts(src: Store) -> dict[str, int]:
+    """How much there is to copy, for a progress bar (live profiles only: a lower bound)."""
+    st = src.stats()
+    return {
+        "profiles": st.profiles,
+        "identifiers": st.identifiers,
+        "observations": st.observations,
+        "links": st.links,
+        "audit_events": st.audit_events,
+        "overrides": len(src.overrides()),
+    }
+
+
+def _ensure_empty(dst: Store, extra: Copyable) -> None:
+    st = dst.stats()
+    held = {
+        "observations": st.observations,
+        "identifiers": st.identifiers,
+        "links": st.links,
+        "audit events": st.audit_events,
+        "overrides": len(dst.overrides()),
+    }
+    if next(iter(extra.iter_profiles()), None) is not None:
+        held["profiles"] = 1
+    if any(held.values()):
+        what = ", ".join(name for name, n in held.items() if n)
+        raise ConflictError(
+            f"cannot copy into {dst.url}: it already holds data ({what}); copy into an empty store"
+        )
+
+
+def copy_store(
+    src: Store,
+    dst: Store,
+    progress: CopyProgress | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, int]:
+    """Copy everything in `src` into the empty store `dst`; how many of each kind were copied."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    src_x, dst_x = copyable(src), copyable(dst)
+    _ensure_empty(dst, dst_x)
+    counts = dict.fromkeys(KINDS, 0)
+
+    def done(kind: str, n: int) -> None:
+        counts[kind] += n
+        if progress is not None and n:
+            progress(kind, n)
+
+    # Profiles first: identifiers point at them. A profile merged into another is written
+    # without `merged_into` first, then again with it once every profile exists.
+    for profiles in _batches(src_x.iter_profiles(), batch_size):
+        with dst.transaction():
+            dst.put_profiles([_unmerged(p) for p in profiles])
+        done("profiles", len(profiles))
+    for profiles in _batches(
+        (p for p in src_x.iter_profiles() if p.merged_into is not None), batch_size
+    ):
+        with dst.transaction():
+            dst.put_profiles(profiles)
+
+    for nodes in _batches(src.iter_identifiers(), batch_size):
+        with dst.transaction():
+            dst.upsert_identifiers([(n.key, n.first_seen, n.last_seen) for n in nodes])
+            generic = [n.key for n in nodes if n.generic]
+            blocked = [n.key for n in nodes if n.blocked]
+            if generic:
+                dst.set_flags(generic, generic=True)
+            if blocked:
+                dst.set_flags(blocked, blocked=True)
+            assigned = {n.key: n.profile_id for n in nodes if n.profile_id is not None}
+            if assigned:
+                dst.write_assignments(assigned)
+        done("identifiers", len(nodes))
+
+    for pairs in _batches(src_x.iter_observations(), batch_size):
+        with dst.transaction():
+            dst.write_observations([o for o, _ in pairs], [a for _, a in pairs])
+        done("observations", len(pairs))
+
+    for links in _batches(src.iter_links(), batch_size):
+        with dst.transaction():
+            dst.put_links(links)
+        done("links", len(links))
+
+    since = 0
+    while events := src.audit_events(None, since=since, limit=batch_size):
+        with dst.transaction():
+            dst_x.put_audit(events)
+        done("audit_events", len(events))
+        since = max(ev.seq or 0 for ev in events)
+
+    overrides = src.overrides()
+    with dst.transaction():
+        if overrides:
+            dst_x.put_overrides(overrides)
+        dst_x.set_next_profile_id(src_x.next_profile_id())
+    done("overrides", len(overrides))
+    return counts
+
+
+def _unmerged(p: ProfileRecord) -> ProfileRecord:
+    if p.merged_into is None:
+        return p
+    return ProfileRecord(p.id, p.created, p.updated, p.size, None, p.golden)
+
+
+__all__ = ["KINDS", "CopyProgress", "Copyable", "copy_store", "copyable", "source_counts"]
