@@ -17,7 +17,17 @@ from identity_graph.service import IdentityService
 
 from .deps import ServiceHandle  # noqa: TID251
 from .errors import install_error_handlers, problem_response  # noqa: TID251
-from .routes import health, ingest, profiles, resolve, stats  # noqa: TID251
+from .routes import (  # noqa: TID251
+    audit,
+    explain,
+    graph,
+    health,
+    ingest,
+    profiles,
+    resolve,
+    stats,
+    steward,
+)
 from .settings import Settings  # noqa: TID251
 
 
@@ -43,7 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = None
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (resolve, profiles, ingest, stats):
+    for module in (resolve, profiles, ingest, stats, audit, explain, graph, steward):
         app.include_router(module.router, prefix="/v1")
     app.include_router(health.router)
     return app

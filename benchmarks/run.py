@@ -59,6 +59,15 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB.
+
+    Linux: VmHWM, the high-water mark of this process image. Not `ru_maxrss`: the kernel
+    carries the pre-exec image's peak over an execve, so a child spawned from a big parent
+    would report the parent's peak (`RUSAGE_CHILDREN` has the same flaw).
+    """
+    hwm = proc_status_mb(os.getpid(), "VmHWM")
+    if hwm is not None:
+        return hwm
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 

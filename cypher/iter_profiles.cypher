@@ -1,7 +1,7 @@
-// iter_profiles: one page of profile nodes in id order, after a cursor (for copying a store)
+// iter_profiles: one page of live profiles (with members, not merged) in id order
 // params: after (the last id of the previous page; 0 to start), limit (page size)
 MATCH (p:Profile)
-WHERE p.id > $after
+WHERE p.id > $after AND p.merged_into IS NULL AND p.size > 0
 WITH p
 ORDER BY p.id
 LIMIT $limit

@@ -1,4 +1,4 @@
-// put_overrides: append steward decisions, numbered by the persistent override counter
+// put_overrides: append steward decisions in order, numbered by the persistent override counter
 // params: rows (list of {kind, a_type, a_value, b_type, b_value, actor, reason, ts, force})
 MERGE (c:Counter {name: 'override_id'})
   ON CREATE SET c.value = 0

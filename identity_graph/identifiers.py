@@ -7,7 +7,7 @@ Results are cached: the same cookie or email shows up in hundreds of events.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -77,12 +77,7 @@ def normalize_phone(value: str, default_region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-CONTROL_CHARACTERS = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
-)
-
-
 def normalize_id(value: str) -> str:
-    if CONTROL_CHARACTERS.search(value):
+    if not value.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         raise InvalidIdentifier("id contains control characters")
     return value

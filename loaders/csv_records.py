@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -96,18 +96,20 @@ class CsvReader:
         for number, data, oversize in lines:
             if oversize:
                 flags.append((number, "line over size limit"))
-                text = _OVERSIZE_STAND_IN
-            else:
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    flags.append((number, f"invalid UTF-8: {e.reason} at byte {e.start}"))
-                    text = data.decode("utf-8", "replace")
+                if len(raw) < 4:
+                    raw.append(data[: SNIPPET_CHARS * 4].decode("utf-8", "replace")[:SNIPPET_CHARS])
+                yield _OVERSIZE_STAND_IN
+                continue
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                flags.append((number, f"invalid UTF-8: {e.reason} at byte {e.start}"))
+                text = data.decode("utf-8", "replace")
             if len(raw) < 4:
                 raw.append(text[:SNIPPET_CHARS])
             yield text
 
-    def _header(self, reader: Any) -> list[str]:
+    def _header(self, reader: Iterable[list[str]]) -> list[str]:
         try:
             for row in reader:
                 if row:

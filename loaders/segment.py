@@ -92,25 +92,23 @@ class LineSource:
             yield self.line, data, size > limit and not data.isspace()
 
 
-def lone_surrogates(value: object, depth: int = 0) -> bool:
-    """True when a string in `value` holds a lone surrogate (legal as a JSON escape, but it
-    cannot be encoded as UTF-8, so no store could keep it)."""
-    if isinstance(value, str):
-        if value.isascii():
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if depth > 64:
-        return False
-    if isinstance(value, dict):
-        return any(
-            lone_surrogates(k, depth + 1) or lone_surrogates(v, depth + 1) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return any(lone_surrogates(v, depth + 1) for v in value)
+def lone_surrogates(value: object) -> bool:
+    """True when a string anywhere in `value` holds a lone surrogate: legal as a JSON escape,
+    but it cannot be encoded as UTF-8, so no store could keep it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif type(item) is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
     return False
 
 

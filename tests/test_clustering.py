@@ -38,7 +38,9 @@ def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
 
 
-def link(x: IdKey, y: IdKey, weight: float = 1.0, day: float = 0.0, rule: str = CO_OBSERVED) -> Link:
+def link(
+    x: IdKey, y: IdKey, weight: float = 1.0, day: float = 0.0, rule: str = CO_OBSERVED
+) -> Link:
     a, b = sorted((x, y))
     return Link(a=a, b=b, rule=rule, weight=weight, count=1, first_seen=at(day), last_seen=at(day))
 
@@ -392,9 +394,7 @@ def test_never_link_blocks_a_direct_forced_link() -> None:
 def test_never_links_hold_on_random_graphs(graph: tuple, data: st.DataObject) -> None:
     nodes, links = graph
     keys = sorted(nodes)
-    never = data.draw(
-        st.lists(st.tuples(st.sampled_from(keys), st.sampled_from(keys)), max_size=4)
-    )
+    never = data.draw(st.lists(st.tuples(st.sampled_from(keys), st.sampled_from(keys)), max_size=4))
     never = [(x, y) for x, y in never if x != y]
     components, _ = cluster(unconstrained(), nodes, links, never_links=never)
     parts = partition(components)
@@ -599,9 +599,7 @@ def test_star_links_n_minus_one_around_the_strongest(identifiers: set[IdKey]) ->
     assert all(centre in ln.pair for ln in links)
     assert len({ln.pair for ln in links}) == len(links)
     # The order identifiers appear in the observation does not matter.
-    assert {ln.pair for ln in star_links(obs(*reversed(ids)), config)} == {
-        ln.pair for ln in links
-    }
+    assert {ln.pair for ln in star_links(obs(*reversed(ids)), config)} == {ln.pair for ln in links}
 
 
 PAIR = (EMAIL[0], UID[0])
@@ -633,8 +631,17 @@ def _fold(links: list[Link], size: int) -> Link:
 
 
 def _summary(ln: Link) -> tuple:
-    return (ln.a, ln.b, ln.rule, ln.weight, ln.count, ln.first_seen, ln.last_seen, ln.sources,
-            ln.samples)
+    return (
+        ln.a,
+        ln.b,
+        ln.rule,
+        ln.weight,
+        ln.count,
+        ln.first_seen,
+        ln.last_seen,
+        ln.sources,
+        ln.samples,
+    )
 
 
 @settings(max_examples=200)

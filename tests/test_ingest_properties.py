@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from identity_graph.config import Config
+from identity_graph.config import Config, SourceConfig
 from identity_graph.ingest import BatchResult, ingest_batch
 from identity_graph.models import AuditEvent, IdKey, Observation, key_text
 from identity_graph.resolve import Resolver
@@ -22,7 +22,8 @@ from identity_graph.stores.sqlite import SQLiteStore
 
 T0 = datetime(2025, 5, 1, tzinfo=UTC)
 NOW = datetime(2025, 7, 1, tzinfo=UTC)
-CONFIG = Config()
+# "pos" is a low-trust source: its cookie links (0.8 * 0.5) fall below the threshold.
+CONFIG = Config().with_source(SourceConfig("pos", trust=0.5))
 
 Partition = set[frozenset[IdKey]]
 STORE_SETTINGS = settings(
@@ -107,30 +108,32 @@ def cookie(n: int | str) -> IdKey:
 
 
 @st.composite
-def population(draw: st.DrawFn, shared: bool = True) -> list[Observation]:
-    """3-8 persons, each with sometimes a user_id, 1-2 emails and 1-2 cookies, seen in a few
-    observations; plus (when `shared`) one cookie seen with several persons' user_ids (or,
-    for a person without one, an email)."""
+def population(draw: st.DrawFn) -> list[Observation]:
+    """3-8 persons, each with sometimes a user_id, 1-2 emails and 1-4 cookies, seen in a few
+    observations from three sources over six weeks; plus one cookie seen with
+    several persons' user_ids (or, for a person without one, an email), sometimes together
+    with a stray identifier."""
     n = draw(st.integers(3, 8))
     out: list[Observation] = []
 
     def add(day: int, identifiers: Sequence[IdKey]) -> None:
-        out.append(obs(f"r{len(out)}", day, *identifiers))
+        source = draw(st.sampled_from(["web", "pos", "crm"]))
+        out.append(obs(f"r{len(out)}", day, *identifiers, source=source))
 
     anchors: list[IdKey] = []
     for p in range(n):
         user = [uid(p)] if draw(st.booleans()) else []
         emails = [email(f"{p}.{j}") for j in range(draw(st.integers(1, 2)))]
-        cookies = [cookie(f"{p}.{j}") for j in range(draw(st.integers(1, 2)))]
+        cookies = [cookie(f"{p}.{j}") for j in range(draw(st.integers(1, 4)))]
         ids = user + emails + cookies
         anchors.append((user or emails)[0])
         for _ in range(draw(st.integers(1, 4))):
             subset = draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
-            add(draw(st.integers(0, 20)), subset)
-    if shared:
-        people = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=n, unique=True))
-        for p in people:
-            add(draw(st.integers(0, 20)), [anchors[p], cookie("shared")])
+            add(draw(st.integers(0, 40)), subset)
+    people = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=n, unique=True))
+    for p in people:
+        stray = draw(st.lists(st.sampled_from([cookie("x"), email("x"), uid("x")]), max_size=1))
+        add(draw(st.integers(0, 20)), [anchors[p], cookie("shared"), *stray])
     return out
 
 
@@ -154,9 +157,10 @@ def _snapshot(store: SQLiteStore) -> tuple:
         s.generic_identifiers,
         s.size_distribution,
         assignments(store),
-        [(ln.pair, ln.rule, ln.count, ln.samples) for ln in sorted(
-            store.iter_links(), key=lambda ln: (ln.a, ln.b, ln.rule)
-        )],
+        [
+            (ln.pair, ln.rule, ln.count, ln.samples)
+            for ln in sorted(store.iter_links(), key=lambda ln: (ln.a, ln.b, ln.rule))
+        ],
     )
 
 

@@ -254,7 +254,8 @@ def test_timestamp_format_and_tab_delimiter(tmp_path: Path, normalizer: Normaliz
         ("C\x01,,,,,,", "customer_id", "id contains control characters"),
         ("C-1,,,,,maybe,", "marketing_opt_in",
          "invalid consent value 'maybe': expected true/false, yes/no, 1/0 or granted/denied"),
-        (f"C-1,,,{'x' * 4097},,,", "first_name", "value is 4097 characters, over the limit of 4096"),
+        (f"C-1,,,{'x' * 4097},,,", "first_name",
+         "value is 4097 characters, over the limit of 4096"),
     ],
 )  # fmt: skip
 def test_reject_kinds(
@@ -336,7 +337,9 @@ def test_line_over_size_limit(tmp_path: Path, mapping: Mapping) -> None:
     path = write_csv(tmp_path, f"{HEADER}\nC-1,,,{'x' * 200},,,\nC-2,,,,,,\n")
     units = read(path, mapping, normalizer)
     assert [(type(u).__name__, u.line) for u in units] == [("Reject", 2), ("Observation", 3)]
-    assert only_reject(units).reason == "line over size limit"
+    bad = only_reject(units)
+    assert bad.reason == "line over size limit"
+    assert bad.raw.startswith("C-1,,,xxx")
 
 
 def test_malformed_csv_row_is_a_reject_and_reading_goes_on(

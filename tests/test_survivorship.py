@@ -213,7 +213,10 @@ def test_golden_values_are_deterministic_and_keep_source_and_time(
         assert g.rule == rule
         # The golden value is one observed value, with that observation's source and time.
         assert any(
-            v.name == name and v.value == g.value and v.source == g.source and v.timestamp == g.timestamp
+            v.name == name
+            and v.value == g.value
+            and v.source == g.source
+            and v.timestamp == g.timestamp
             for v in values
         )
         candidates = [v for v in values if v.name == name]

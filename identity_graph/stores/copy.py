@@ -34,7 +34,7 @@ CopyProgress = Callable[[str, int], None]
 class Copyable(Protocol):
     """What copying needs of a store beyond the `Store` protocol."""
 
-    def iter_profiles(self) -> Iterator[ProfileRecord]:
+    def iter_all_profiles(self) -> Iterator[ProfileRecord]:
         """Every profile (live, merged or emptied), in id order."""
         ...
 
@@ -100,7 +100,7 @@ def _ensure_empty(dst: Store, extra: Copyable) -> None:
         "audit events": st.audit_events,
         "overrides": len(dst.overrides()),
     }
-    if next(iter(extra.iter_profiles()), None) is not None:
+    if next(iter(extra.iter_all_profiles()), None) is not None:
         held["profiles"] = 1
     if any(held.values()):
         what = ", ".join(name for name, n in held.items() if n)
@@ -130,12 +130,12 @@ def copy_store(
 
     # Profiles first: identifiers point at them. A profile merged into another is written
     # without `merged_into` first, then again with it once every profile exists.
-    for profiles in _batches(src_x.iter_profiles(), batch_size):
+    for profiles in _batches(src_x.iter_all_profiles(), batch_size):
         with dst.transaction():
             dst.put_profiles([_unmerged(p) for p in profiles])
         done("profiles", len(profiles))
     for profiles in _batches(
-        (p for p in src_x.iter_profiles() if p.merged_into is not None), batch_size
+        (p for p in src_x.iter_all_profiles() if p.merged_into is not None), batch_size
     ):
         with dst.transaction():
             dst.put_profiles(profiles)

@@ -64,6 +64,8 @@ from identity_graph.stores.cypher_queries import CypherQueries
 if TYPE_CHECKING:
     from neo4j import Driver
 
+    from identity_graph.stores.base import Store
+
 T = TypeVar("T")
 H = TypeVar("H", bound=Hashable)
 Row = dict[str, Any]
@@ -97,7 +99,6 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "neighbour_type_counts": ("neighbour_type_counts",),
     "profile_members": ("profile_members",),
     "links_among": ("links_among",),
-    "links_of": ("links_of",),
     "iter_identifiers": ("iter_identifiers_next_type", "iter_identifiers"),
     "iter_links": ("iter_identifiers_next_type", "iter_links"),
     # clustering results
@@ -108,9 +109,16 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "get_profiles": ("get_profiles",),
     "attribute_values": ("attribute_values",),
     "append_audit": ("append_audit",),
+    # steward decisions
     "overrides": ("overrides",),
+    "add_override": ("add_override",),
+    "remove_overrides": ("remove_overrides",),
+    "links_of": ("links_of",),
+    "delete_links": ("delete_links",),
+    "merged_family": ("merged_family",),
     # reads for the surfaces
     "resolve_many": ("resolve_many",),
+    "iter_profiles": ("iter_profiles",),
     "iter_assignments": ("iter_identifiers_next_type", "iter_assignments"),
     "iter_record_assignments": (
         "iter_record_assignments_next_source",
@@ -125,7 +133,7 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
         "stats_generic",
     ),
     # copying a whole store (identity_graph.stores.copy.Copyable)
-    "iter_profiles": ("iter_profiles",),
+    "iter_all_profiles": ("iter_all_profiles",),
     "iter_observations": ("iter_record_assignments_next_source", "iter_observations"),
     "put_audit": ("put_audit",),
     "put_overrides": ("put_overrides",),
@@ -564,14 +572,6 @@ class Neo4jStore:
         texts = _unique(key_text(k) for k in keys)
         return [_link(row) for row in self._read_chunks("links_among", texts, keys=texts)]
 
-    def links_of(self, keys: Sequence[IdKey]) -> list[Link]:
-        """Every link touching at least one of `keys` (the SQLite store has it too)."""
-        texts = _unique(key_text(k) for k in keys)
-        links = {
-            (ln.a, ln.b, ln.rule): ln for ln in map(_link, self._read_chunks("links_of", texts))
-        }
-        return list(links.values())
-
     def _next_values(self, query: str, field: str) -> Iterator[str]:
         """The distinct values of an indexed property in order, found one query at a time."""
         after = ""
@@ -687,10 +687,71 @@ class Neo4jStore:
             for row in self._read("overrides", {})
         ]
 
+    def add_override(self, override: Override) -> None:
+        a, b = override.a, override.b
+        params = {
+            "kind": override.kind,
+            "a_type": a[0],
+            "a_value": a[1],
+            "b_type": b[0] if b is not None else None,
+            "b_value": b[1] if b is not None else None,
+            "actor": override.actor,
+            "reason": override.reason,
+            "ts": iso(override.timestamp),
+            "force": override.force,
+        }
+        self._execute("add_override", lambda tx: self._run(tx, "add_override", params), write=True)
+
+    def remove_overrides(self, kind: str, a: IdKey, b: IdKey | None) -> int:
+        params = {
+            "kind": kind,
+            "a_type": a[0],
+            "a_value": a[1],
+            "b_type": b[0] if b is not None else None,
+            "b_value": b[1] if b is not None else None,
+        }
+        rows = self._execute(
+            "remove_overrides", lambda tx: self._run(tx, "remove_overrides", params), write=True
+        )
+        return int(rows[0]["removed"]) if rows else 0
+
+    def links_of(self, keys: Sequence[IdKey]) -> list[Link]:
+        """Every link touching at least one of `keys`, each once."""
+        texts = _unique(key_text(k) for k in keys)
+        links = {
+            (ln.a, ln.b, ln.rule): ln for ln in map(_link, self._read_chunks("links_of", texts))
+        }
+        return list(links.values())
+
+    def delete_links(self, keys: Sequence[LinkKey]) -> None:
+        rows = [
+            {"a_type": a[0], "a_value": a[1], "b_type": b[0], "b_value": b[1], "rule": rule}
+            for a, b, rule in _unique(keys)
+        ]
+        self._write_chunks("delete_links", rows)
+
+    def merged_family(self, profile_id: int) -> list[int]:
+        """The profile and every profile merged into it, directly or not, in id order."""
+        rows = self._read("merged_family", {"profile_id": profile_id})
+        return sorted({profile_id, *(int(r["id"]) for r in rows)})
+
     # -- reads ------------------------------------------------------------------------------
     def resolve_many(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
         rows = self._read_chunks("resolve_many", [_key_row(k) for k in _unique(keys)])
         return {(r["type"], r["value"]): r["profile_id"] for r in rows}
+
+    def _profile_pages(self, query: str) -> Iterator[ProfileRecord]:
+        after = 0
+        while True:
+            rows = self._read(query, {"after": after, "limit": self.batch_size})
+            yield from (_profile(r) for r in rows if r["created"] is not None)
+            if len(rows) < self.batch_size:
+                return
+            after = rows[-1]["id"]
+
+    def iter_profiles(self) -> Iterator[ProfileRecord]:
+        """Live profiles (with members, not merged) in id order."""
+        return self._profile_pages("iter_profiles")
 
     def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
         for type_ in self._next_values("iter_identifiers_next_type", "type"):
@@ -707,16 +768,20 @@ class Neo4jStore:
                         yield source, row["record_key"], row["profile_id"]
 
     def audit_events(
-        self, profile_ids: Sequence[int] | None = None, since: int = 0, limit: int = 1000
+        self,
+        profile_ids: Sequence[int] | None = None,
+        since: int = 0,
+        limit: int = 1000,
+        kinds: Sequence[str] | None = None,
     ) -> list[AuditEvent]:
+        params = {"since": since, "limit": limit, "kinds": None if kinds is None else list(kinds)}
         if profile_ids is None:
-            rows = self._read("audit_events", {"since": since, "limit": limit})
+            rows = self._read("audit_events", params)
         elif not profile_ids:
             return []
         else:
             rows = self._read(
-                "audit_events_by_profile",
-                {"profile_ids": _unique(profile_ids), "since": since, "limit": limit},
+                "audit_events_by_profile", {**params, "profile_ids": _unique(profile_ids)}
             )
         return [_audit(row) for row in rows]
 
@@ -747,15 +812,9 @@ class Neo4jStore:
         )
 
     # -- copying a whole store (identity_graph.stores.copy.Copyable) -------------------------
-    def iter_profiles(self) -> Iterator[ProfileRecord]:
-        """Every profile (live, merged or emptied) in id order, page by page."""
-        after = 0
-        while True:
-            rows = self._read("iter_profiles", {"after": after, "limit": self.batch_size})
-            yield from (_profile(r) for r in rows if r["created"] is not None)
-            if len(rows) < self.batch_size:
-                return
-            after = rows[-1]["id"]
+    def iter_all_profiles(self) -> Iterator[ProfileRecord]:
+        """Every profile (live, merged or emptied) in id order."""
+        return self._profile_pages("iter_all_profiles")
 
     def iter_observations(self) -> Iterator[tuple[Observation, IdKey]]:
         """Every observation with its anchor (its `identifiers` hold only the anchor)."""
@@ -816,6 +875,13 @@ class Neo4jStore:
             lambda tx: self._run(tx, "set_next_profile_id", {"next": next_id}),
             write=True,
         )
+
+
+if TYPE_CHECKING:
+
+    def _is_a_store(store: Neo4jStore) -> Store:
+        """mypy proves here that Neo4jStore satisfies the Store protocol."""
+        return store
 
 
 __all__ = ["DEFAULT_BATCH_SIZE", "QUERY_FILES", "SCHEMA", "Neo4jStore", "split_url"]

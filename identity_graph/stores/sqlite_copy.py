@@ -27,7 +27,7 @@ from identity_graph.stores.sqlite import SQLiteStore
 PAGE = 5000
 
 
-def iter_profiles(store: SQLiteStore, page: int = PAGE) -> Iterator[ProfileRecord]:
+def iter_all_profiles(store: SQLiteStore, page: int = PAGE) -> Iterator[ProfileRecord]:
     """Every profile row (live, merged or emptied) in id order."""
     after = 0
     while True:
@@ -181,8 +181,8 @@ class SQLiteCopy:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def iter_profiles(self) -> Iterator[ProfileRecord]:
-        return iter_profiles(self.store)
+    def iter_all_profiles(self) -> Iterator[ProfileRecord]:
+        return iter_all_profiles(self.store)
 
     def iter_observations(self) -> Iterator[tuple[Observation, IdKey]]:
         return iter_observations(self.store)
@@ -202,8 +202,8 @@ class SQLiteCopy:
 
 __all__ = [
     "SQLiteCopy",
+    "iter_all_profiles",
     "iter_observations",
-    "iter_profiles",
     "next_profile_id",
     "put_audit",
     "put_overrides",
