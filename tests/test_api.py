@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+
 from identity_graph.api.app import create_app
 from identity_graph.api.deps import ServiceHandle, get_service
 from identity_graph.api.settings import Settings, redact_url
-
 from identity_graph.errors import (
     ConflictError,
     IdentityGraphError,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from identity_graph.loaders import Mapping, RejectWriter, load_mapping, open_reader
 
 from identity_graph.config import Config, SourceConfig
 from identity_graph.errors import ConfigError, InputError
 from identity_graph.identifiers import Normalizer
+from identity_graph.loaders import Mapping, RejectWriter, load_mapping, open_reader
 from identity_graph.models import Observation, Reject
 
 MAPPING = """\

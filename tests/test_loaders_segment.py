@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from identity_graph.config import Config
+from identity_graph.errors import ConfigError, InputError
+from identity_graph.identifiers import Normalizer
 from identity_graph.loaders import (
     RejectWriter,
     UnitReader,
@@ -18,10 +22,6 @@ from identity_graph.loaders import (
     open_reader,
     parse_event,
 )
-
-from identity_graph.config import Config
-from identity_graph.errors import ConfigError, InputError
-from identity_graph.identifiers import Normalizer
 from identity_graph.models import BehaviourEvent, Observation, Reject
 
 TS = "2024-03-01T12:00:00.000Z"

@@ -17,8 +17,12 @@ from identity_graph.models import Link
 
 
 def ev(mid: str, day: int, **fields: object) -> dict[str, object]:
-    return {"type": "identify", "messageId": mid, "timestamp": f"2026-01-{day:02d}T10:00:00Z",
-            **fields}
+    return {
+        "type": "identify",
+        "messageId": mid,
+        "timestamp": f"2026-01-{day:02d}T10:00:00Z",
+        **fields,
+    }
 
 
 # Two people who share one family email; a shared kiosk cookie; Carol on her own.
@@ -57,8 +61,10 @@ def test_the_family_email_merges_ann_and_bob_and_explain_shows_the_path(
     data = json.loads(idgraph("explain", "user_id:ann", "email:family@example.com", "--json"))
     assert data["same_profile"]
     hops = [(ln["a"], ln["b"]) for ln in data["path"]["links"]]
-    assert hops == [("anonymous_id:c-ann", "user_id:ann"),
-                    ("anonymous_id:c-ann", "email:family@example.com")]
+    assert hops == [
+        ("anonymous_id:c-ann", "user_id:ann"),
+        ("anonymous_id:c-ann", "email:family@example.com"),
+    ]
     assert all(ln["rule"] == "co_observed" and ln["samples"] for ln in data["path"]["links"])
     why_not = json.loads(idgraph("explain", "user_id:ann", "user_id:bob", "--json"))
     assert not why_not["same_profile"]
@@ -69,8 +75,18 @@ def test_unlink_splits_and_survives_reload_and_recluster(loaded: tuple[Idgraph, 
     idgraph, events = loaded
     before = pid(idgraph, "user_id:carol")
     assert pid(idgraph, "email:carol@example.com") == before
-    out = json.loads(idgraph("unlink", "user_id:carol", "email:carol@example.com",
-                             "--actor", "sam", "--reason", "test", "--json"))
+    out = json.loads(
+        idgraph(
+            "unlink",
+            "user_id:carol",
+            "email:carol@example.com",
+            "--actor",
+            "sam",
+            "--reason",
+            "test",
+            "--json",
+        )
+    )
     assert out["splits"] == 1
     assert [("anonymous_id:c-carol", "email:carol@example.com")] == [
         tuple(c) for c in out["cut_links"]
@@ -91,12 +107,12 @@ def test_unlink_splits_and_survives_reload_and_recluster(loaded: tuple[Idgraph, 
 
 def test_link_needs_force_across_a_user_id_limit(loaded: tuple[Idgraph, Path]) -> None:
     idgraph, _ = loaded
-    out = idgraph("link", "user_id:ann", "user_id:carol", "--actor", "sam", "--reason", "same",
-                  code=1)
+    out = idgraph(
+        "link", "user_id:ann", "user_id:carol", "--actor", "sam", "--reason", "same", code=1
+    )
     assert "use --force" in out
     assert pid(idgraph, "user_id:ann") != pid(idgraph, "user_id:carol")
-    idgraph("link", "user_id:ann", "user_id:carol", "--actor", "sam", "--reason", "same",
-            "--force")
+    idgraph("link", "user_id:ann", "user_id:carol", "--actor", "sam", "--reason", "same", "--force")
     survivor = pid(idgraph, "user_id:ann")
     assert pid(idgraph, "user_id:carol") == survivor
     idgraph("recluster")
@@ -124,8 +140,10 @@ def test_block_splits_exactly_the_profiles_that_depended_on_the_value(
 
 def test_audit_of_a_merged_away_id_and_change_feed(idgraph: Idgraph, tmp_path: Path) -> None:
     path = tmp_path / "e.jsonl"
-    first = [ev("m1", 1, anonymousId="c1", traits={"email": "x@example.com"}),
-             ev("m2", 2, userId="u9", anonymousId="c2")]
+    first = [
+        ev("m1", 1, anonymousId="c1", traits={"email": "x@example.com"}),
+        ev("m2", 2, userId="u9", anonymousId="c2"),
+    ]
     path.write_text("".join(json.dumps(e) + "\n" for e in first))
     idgraph("load", str(path), "--source", "web")
     a, b = pid(idgraph, "anonymous_id:c1"), pid(idgraph, "user_id:u9")
@@ -146,10 +164,12 @@ def test_audit_of_a_merged_away_id_and_change_feed(idgraph: Idgraph, tmp_path: P
         ("merged", [a, b], [survivor])
     ]
     assert json.loads(idgraph("changes", "--since", str(feed["next_since"]), "--json")) == {
-        "changes": [], "next_since": feed["next_since"]
+        "changes": [],
+        "next_since": feed["next_since"],
     }
-    earlier = json.loads(idgraph("profile", str(survivor), "--as-of",
-                                 merged["timestamp"], "--json"))
+    earlier = json.loads(
+        idgraph("profile", str(survivor), "--as-of", merged["timestamp"], "--json")
+    )
     assert len(earlier["identifiers"]) == 4
     before_merge = history[0]["timestamp"]
     first_state = json.loads(idgraph("profile", str(survivor), "--as-of", before_merge, "--json"))
@@ -165,8 +185,9 @@ def test_why_review_dry_run_graph_and_export(loaded: tuple[Idgraph, Path], tmp_p
     assert (plan["merges"], plan["splits"]) == (0, 0)
     proposed = tmp_path / "strict.toml"
     proposed.write_text("[clustering]\nlink_threshold = 0.9\n")
-    plan = json.loads(idgraph("recluster", "--dry-run", "--proposed-config", str(proposed),
-                              "--json"))
+    plan = json.loads(
+        idgraph("recluster", "--dry-run", "--proposed-config", str(proposed), "--json")
+    )
     assert plan["splits"] >= 1 and plan["largest_changes"]
     assert idgraph("review", "--json").startswith("[")
     g = json.loads(idgraph("graph", str(pid(idgraph, "user_id:ann")), "--format", "json"))
@@ -179,8 +200,14 @@ def test_why_review_dry_run_graph_and_export(loaded: tuple[Idgraph, Path], tmp_p
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / "pq" / "edges.parquet").num_rows == whole.number_of_edges()
-    idgraph("graph", str(pid(idgraph, "user_id:ann")), "--format", "png", "--out",
-            str(tmp_path / "p.png"))
+    idgraph(
+        "graph",
+        str(pid(idgraph, "user_id:ann")),
+        "--format",
+        "png",
+        "--out",
+        str(tmp_path / "p.png"),
+    )
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
 
