@@ -9,8 +9,9 @@ SET p.created = coalesce(p.created, row.created),
     p.merged_into = row.merged_into,
     p.golden = row.golden
 WITH p, row
-CALL (p) {
-  OPTIONAL MATCH (p)-[old:MERGED_INTO]->(:Profile)
+CALL (p, row) {
+  OPTIONAL MATCH (p)-[old:MERGED_INTO]->(before:Profile)
+  WHERE row.merged_into IS NULL OR before.id <> row.merged_into
   DELETE old
 }
 CALL (p, row) {

@@ -59,8 +59,12 @@ def joined_by(events: Iterable[AuditEvent], key: IdKey, profile_id: int) -> Audi
     text = key_text(key)
     for ev in events:
         moved = ev.details.get("moved_to") if isinstance(ev.details, dict) else None
-        if key in ev.identifiers and profile_id in ev.profiles_after:
+        if moved and moved.get(text) == profile_id:
             found = ev
-        elif moved and moved.get(text) == profile_id:
+        elif (
+            ev.kind in ("profile_created", "identifiers_added")
+            and key in ev.identifiers
+            and profile_id in ev.profiles_after
+        ):
             found = ev
     return found

@@ -195,12 +195,18 @@ class Resolver:
         first_link: dict[int, Link] = {}
         link_count: dict[int, int] = {}
         events: list[AuditEvent] = []
+        moved_from: dict[int, list[IdKey]] = {}  # absorbed profile -> its members that moved
+        for key, new_pid in assignments.items():
+            was = current.get(key)
+            if was is not None and was != new_pid:
+                moved_from.setdefault(was, []).append(key)
         for u in unions:
             pid = final[clusterer.find(u.link.a)]
             first_link.setdefault(pid, u.link)
             link_count[pid] = link_count.get(pid, 0) + 1
             if u.profiles_a and u.profiles_b:
                 a, b = min(u.profiles_a), min(u.profiles_b)
+                absorbed = max(a, b)
                 outcome.merges += 1
                 events.append(
                     self._event(
@@ -208,8 +214,10 @@ class Resolver:
                         now,
                         sorted((a, b)),
                         [min(a, b)],
+                        identifiers=sorted(moved_from.get(absorbed, [])),
                         link=u.link.evidence(),
                         reason=f"{u.link.rule} link joined two profiles",
+                        details={"moved_to": _moves(moved_from.get(absorbed, []), assignments)},
                     )
                 )
         for pid, members in created:
@@ -312,7 +320,8 @@ class Resolver:
         previous = {k: n.profile_id for k, n in nodes.items() if n.profile_id is not None}
         states = {k: node_state(n) for k, n in nodes.items()}
         comps, _blocked = cluster(self.config, states, links, self.never, cut_links=self.cut)
-        comps.sort(key=lambda members: members[0])
+        # Ties in overlap go to the component holding the identifier seen first.
+        comps.sort(key=lambda members: (min(states[k].first_seen for k in members), members[0]))
         ids = map_to_profiles(comps, previous)
         missing = [i for i, pid in enumerate(ids) if pid is None]
         for i, pid in zip(missing, self.store.next_profile_ids(len(missing)), strict=True):

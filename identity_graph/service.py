@@ -334,6 +334,8 @@ class StewardService:
         return self.store.audit_events(sorted(set(family) | {profile_id}), limit=limit)
 
     def changes(self, since: int = 0, limit: int = 100) -> list[AuditEvent]:
+        if limit < 1 or since < 0:
+            raise InputError("changes: since must be >= 0 and limit >= 1")
         return self.store.audit_events(None, since=since, limit=limit, kinds=CHANGE_KINDS)
 
     def profile_as_of(self, profile_id: int, when: datetime) -> list[IdKey]:
@@ -426,6 +428,24 @@ class StewardService:
                     "link": ln.evidence(),
                 }
             )
+        sides = {n.key for n in all_members}
+        bridges: dict[IdKey, set[int]] = {}
+        for ln in self.store.links_of(sorted(sides)):
+            inner, outer = (ln.a, ln.b) if ln.a in sides else (ln.b, ln.a)
+            if outer not in sides:
+                bridges.setdefault(outer, set()).add(side[inner] or 0)
+        through = sorted(k for k, ps in bridges.items() if {pa, pb} <= ps)
+        if through:
+            flags = self.store.get_identifiers(through)
+            for k in through:
+                node = flags.get(k)
+                what = "blocked" if node and node.blocked else "generic"
+                reasons.append(
+                    {
+                        "reason": f"only connected through {what} identifier "
+                        f"{key_text(k)}, whose links do not count"
+                    }
+                )
         for ev in self.store.audit_events(sorted({pa, pb}), kinds=["merge_blocked"]):
             if {pa, pb} <= set(ev.profiles_before):
                 reasons.append({"reason": ev.reason, "audit": ev.to_json()})
@@ -459,7 +479,7 @@ class StewardService:
         try:
             key = self.key(identifier)
         except InputError:
-            if unblock or not value:
+            if not value:
                 raise
             key = (id_type, value.strip())  # a junk value may not be a valid identifier
         return self._steward(actor, reason).block(key, unblock=unblock)

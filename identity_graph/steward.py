@@ -67,6 +67,10 @@ def minimum_cut(graph: nx.Graph, a: IdKey, b: IdKey) -> list[tuple[IdKey, IdKey]
     return sorted((min(u, v), max(u, v)) for u, v in cut)
 
 
+class _Refused(Exception):
+    """A steward link that constraints refuse; raised to roll the transaction back."""
+
+
 class Steward:
     def __init__(self, store: Store, config: Config, actor: str, reason: str) -> None:
         if not actor.strip():
@@ -174,48 +178,62 @@ class Steward:
             raise InputError("cannot link an identifier to itself")
         now = utc_now()
         pair = (min(a, b), max(a, b))
+        pa, pb = self._profile(a), self._profile(b)
+        try:
+            with self.store.transaction():
+                self.store.remove_overrides("never_link", *pair)
+                self.store.remove_overrides("cut_link", *pair)
+                self._override("force_link", a, b, now, force)
+                self.store.put_links(
+                    [
+                        Link(
+                            pair[0],
+                            pair[1],
+                            STEWARD_RULE,
+                            1.0,
+                            1,
+                            now,
+                            now,
+                            ("steward",),
+                            (),
+                            {"actor": self.actor, "reason": self.reason, "force": force},
+                        )
+                    ]
+                )
+                self._audit(
+                    "steward_link",
+                    now,
+                    sorted({pa, pb}),
+                    sorted({pa, pb}),
+                    list(pair),
+                    {"force": force},
+                )
+                outcome = self._resolver().recompute(
+                    sorted({pa, pb}),
+                    now,
+                    reason=f"steward link: {self.reason}",
+                    details={"actor": self.actor},
+                )
+                where = self._where(a, b)
+                if where[key_text(a)] != where[key_text(b)]:
+                    raise _Refused
+                return StewardResult("link", where, outcome)
+        except _Refused:
+            pass
+        # The refused link is rolled back, but the request is still on the record.
         with self.store.transaction():
-            pa, pb = self._profile(a), self._profile(b)
-            self.store.remove_overrides("never_link", *pair)
-            self.store.remove_overrides("cut_link", *pair)
-            self._override("force_link", a, b, now, force)
-            self.store.put_links(
-                [
-                    Link(
-                        pair[0],
-                        pair[1],
-                        STEWARD_RULE,
-                        1.0,
-                        1,
-                        now,
-                        now,
-                        ("steward",),
-                        (),
-                        {"actor": self.actor, "reason": self.reason, "force": force},
-                    )
-                ]
-            )
             self._audit(
-                "steward_link",
-                now,
+                "link_rejected",
+                utc_now(),
                 sorted({pa, pb}),
                 sorted({pa, pb}),
                 list(pair),
-                {"force": force},
+                {"reason": "breaks a per-type limit or the size cap"},
             )
-            outcome = self._resolver().recompute(
-                sorted({pa, pb}),
-                now,
-                reason=f"steward link: {self.reason}",
-                details={"actor": self.actor},
-            )
-            where = self._where(a, b)
-            if where[key_text(a)] != where[key_text(b)]:
-                raise ConflictError(
-                    f"{key_text(a)} and {key_text(b)} cannot join: the merge breaks a per-type "
-                    "limit or the size cap (use --force to override it)"
-                )
-            return StewardResult("link", where, outcome)
+        raise ConflictError(
+            f"{key_text(a)} and {key_text(b)} cannot join: the merge breaks a per-type "
+            "limit or the size cap (use --force to override it)"
+        )
 
     def block(self, key: IdKey, *, unblock: bool = False) -> StewardResult:
         now = utc_now()

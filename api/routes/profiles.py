@@ -29,7 +29,7 @@ def parse_as_of(text: str) -> datetime:
     try:
         return parse_iso(text)
     except ValueError as e:
-        raise InputError(f"as_of: not an ISO 8601 timestamp: {text!r}", field="as_of") from e
+        raise InputError(f"not an ISO 8601 timestamp: {text!r}", field="as_of") from e
 
 
 @router.get(

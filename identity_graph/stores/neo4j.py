@@ -172,12 +172,16 @@ def split_url(url: str) -> tuple[str, str | None, str | None, str]:
         raise ConfigError(
             f"not a Neo4j URL: {url.split('@')[-1]!r} (expected neo4j://host:7687 or bolt://...)"
         )
+    if parts.path not in ("", "/"):
+        raise ConfigError(
+            f"a Neo4j store URL has no path ({parts.path!r}): name the database with NEO4J_DATABASE"
+        )
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     hostport = parts.netloc.rpartition("@")[2]
-    address = urlunsplit((parts.scheme, hostport, parts.path, parts.query, ""))
+    address = urlunsplit((parts.scheme, hostport, "", parts.query, ""))
     shown_netloc = f"{parts.username}@{hostport}" if parts.username else hostport
-    shown = urlunsplit((parts.scheme, shown_netloc, parts.path, parts.query, ""))
+    shown = urlunsplit((parts.scheme, shown_netloc, "", parts.query, ""))
     return address, user, password, shown
 
 

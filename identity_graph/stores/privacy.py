@@ -1,0 +1,88 @@
+"""Store contracts for segments, consent and erasure, and which adapter provides them.
+
+They sit beside `Store` (base.py) rather than in it so an adapter can gain them on its own
+schedule: today only the SQLite store does (`sqlite_segments.py`, `sqlite_erasure.py`).
+A new adapter adds its branch to `segment_store` / `privacy_store` below; every other store
+gets a `ConfigError` that says the feature is not available there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from identity_graph.errors import ConfigError
+from identity_graph.models import AuditEvent, IdKey
+from identity_graph.privacy_models import (
+    ConsentSignal,
+    SegmentRecord,
+    StoredEvent,
+    StoredObservation,
+)
+from identity_graph.segments.model import Condition
+from identity_graph.stores.base import Store
+
+
+class SegmentStore(Protocol):
+    def put_segment(self, record: SegmentRecord) -> bool:
+        """Insert or replace; True when the segment is new."""
+        ...
+
+    def get_segment(self, name: str) -> SegmentRecord | None: ...
+    def list_segments(self) -> list[SegmentRecord]: ...
+    def delete_segment(self, name: str) -> bool: ...
+    def count(self, rule: Condition, now: datetime) -> int: ...
+    def members(
+        self, rule: Condition, now: datetime, *, after: int | None, limit: int
+    ) -> list[int]: ...
+
+
+class PrivacyStore(Protocol):
+    # salted hashes and the suppression list
+    def salt(self, *, create: bool) -> bytes | None: ...
+    def suppress(self, entries: Sequence[tuple[str, str]], when: datetime) -> None: ...
+    def suppressed(self, hashes: Sequence[str]) -> dict[str, datetime]: ...
+    def lift_suppression(self, hashes: Sequence[str]) -> None: ...
+
+    # subject access and consent
+    def consent_signals(self, profile_ids: Sequence[int]) -> list[ConsentSignal]: ...
+    def stored_events(self, profile_ids: Sequence[int]) -> list[StoredEvent]: ...
+    def stored_observations(self, profile_ids: Sequence[int]) -> list[StoredObservation]: ...
+
+    # erasure
+    def anchored_observations(self, keys: Sequence[IdKey]) -> list[StoredObservation]: ...
+    def reanchor(self, moves: Mapping[tuple[str, str], IdKey]) -> None: ...
+    def erase_identifiers(self, keys: Sequence[IdKey]) -> dict[str, int]: ...
+    def audit_mentioning(self, needles: Sequence[str]) -> list[AuditEvent]: ...
+    def rewrite_audit(self, events: Sequence[AuditEvent]) -> None: ...
+    def rename_override_values(self, renames: Mapping[IdKey, IdKey]) -> int: ...
+    def blank_profiles(self, profile_ids: Sequence[int], now: datetime) -> None: ...
+    def compact(self) -> None: ...
+
+
+def _sqlite_conn(store: Store, feature: str) -> Any:
+    from identity_graph.stores.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        return store.conn
+    raise ConfigError(f"{store.url}: {feature} are only available on the SQLite store")
+
+
+def segment_store(store: Store) -> SegmentStore:
+    from identity_graph.stores.sqlite_segments import SQLiteSegmentStore
+
+    return SQLiteSegmentStore(_sqlite_conn(store, "segments"))
+
+
+def privacy_store(store: Store) -> PrivacyStore:
+    from identity_graph.stores.sqlite_erasure import SQLitePrivacyStore
+
+    return SQLitePrivacyStore(_sqlite_conn(store, "consent and erasure"))
+
+
+def has_privacy_store(store: Store) -> bool:
+    """Whether `store` keeps a suppression list at all (stores without one suppress nothing)."""
+    from identity_graph.stores.sqlite import SQLiteStore
+
+    return isinstance(store, SQLiteStore)
