@@ -11,7 +11,6 @@ from typing import IO, Any
 
 import networkx as nx
 
-from identity_graph.background_reader import BackgroundReader, ReadJob
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
 from identity_graph.explain import counts, path_json, profile_graph, strongest_path
@@ -38,7 +37,6 @@ from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 
 ProgressCallback = Callable[[int], None]
-BACKGROUND_MIN_BYTES = 8 << 20  # below this, starting a reader process costs more than it saves
 
 
 @dataclass
@@ -133,7 +131,6 @@ class IdentityService:
         self.store = store
         self.config = config
         self.normalizer = Normalizer(config)
-        self.background_reading = True
 
     @classmethod
     def open(
@@ -170,8 +167,6 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
-        if self.background_reading and path.stat().st_size >= BACKGROUND_MIN_BYTES:
-            reader = BackgroundReader(ReadJob(path, fmt, source, self.config, mapping))
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []

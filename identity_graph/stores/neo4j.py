@@ -313,8 +313,8 @@ class Neo4jStore:
         self._unavailable: tuple[type[Exception], ...] = (
             neo4j.exceptions.ServiceUnavailable,
             neo4j.exceptions.SessionExpired,
-            neo4j.exceptions.AuthError,
         )
+        self._refused: type[Exception] = neo4j.exceptions.AuthError
         self._owns_driver = driver is None
         if driver is None:
             user = user or url_user or os.environ.get("NEO4J_USER") or "neo4j"
@@ -339,11 +339,13 @@ class Neo4jStore:
     # -- plumbing ---------------------------------------------------------------------------
     def _fail(self, e: Exception, doing: str) -> StoreError:
         reason = _one_line(e)
+        if isinstance(e, self._refused):
+            return StoreUnavailable(
+                f"Neo4j at {self.url} refused the credentials (check NEO4J_USER and "
+                f"NEO4J_PASSWORD): {reason}"
+            )
         if isinstance(e, self._unavailable):
-            hint = ""
-            if "auth" in type(e).__name__.lower():
-                hint = " (check NEO4J_USER and NEO4J_PASSWORD)"
-            return StoreUnavailable(f"cannot reach Neo4j at {self.url}{hint}: {reason}")
+            return StoreUnavailable(f"cannot reach Neo4j at {self.url}: {reason}")
         return StoreError(f"Neo4j at {self.url}: {doing} failed: {reason}")
 
     def _current(self) -> _Runner | None:
@@ -374,9 +376,10 @@ class Neo4jStore:
     def _read(self, name: str, params: dict[str, Any]) -> list[Row]:
         return self._execute(name, lambda tx: self._run(tx, name, params), write=False)
 
-    def _read_chunks(
-        self, name: str, items: Sequence[Any], param: str = "rows", **extra: Any
+    def _chunked(
+        self, name: str, items: Sequence[Any], *, write: bool, param: str = "rows", **extra: Any
     ) -> list[Row]:
+        """Run `name` once per chunk of `batch_size` items (as `$param`), in one transaction."""
         if not items:
             return []
 
@@ -386,19 +389,15 @@ class Neo4jStore:
                 rows += self._run(tx, name, {param: list(chunk), **extra})
             return rows
 
-        return self._execute(name, work, write=False)
+        return self._execute(name, work, write=write)
+
+    def _read_chunks(
+        self, name: str, items: Sequence[Any], param: str = "rows", **extra: Any
+    ) -> list[Row]:
+        return self._chunked(name, items, write=False, param=param, **extra)
 
     def _write_chunks(self, name: str, items: Sequence[Any], **extra: Any) -> list[Row]:
-        if not items:
-            return []
-
-        def work(tx: _Runner) -> list[Row]:
-            rows: list[Row] = []
-            for chunk in _chunks(items, self.batch_size):
-                rows += self._run(tx, name, {"rows": list(chunk), **extra})
-            return rows
-
-        return self._execute(name, work, write=True)
+        return self._chunked(name, items, write=True, **extra)
 
     # -- lifecycle -------------------------------------------------------------------------
     def init(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from identity_graph.errors import ConfigError
 from identity_graph.models import AuditEvent, IdKey
@@ -38,6 +38,7 @@ class SegmentStore(Protocol):
     ) -> list[int]: ...
 
 
+@runtime_checkable
 class PrivacyStore(Protocol):
     # salted hashes and the suppression list
     def salt(self, *, create: bool) -> bytes | None: ...

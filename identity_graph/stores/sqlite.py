@@ -129,7 +129,7 @@ class SQLiteStore:
             self._load_keys(chunk)
             for row_id, type_, value in self.conn.execute(
                 "SELECT i.id, i.type, i.value FROM temp.batch_keys k "
-                "JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
             ):
                 result[(type_, value)] = row_id
         return result
@@ -148,8 +148,8 @@ class SQLiteStore:
             self._load_keys(chunk, "batch_records")
             found.update(
                 self.conn.execute(
-                    "SELECT o.source, o.record_key FROM temp.batch_records k JOIN observations o "
-                    "ON o.source = k.type AND o.record_key = k.value"
+                    "SELECT o.source, o.record_key FROM temp.batch_records k "
+                    "CROSS JOIN observations o ON o.source = k.type AND o.record_key = k.value"
                 )
             )
         return found
@@ -242,7 +242,7 @@ class SQLiteStore:
         )
         rows = self.conn.execute(
             f"SELECT {self._LINK_COLUMNS} FROM temp.batch_links k "
-            "JOIN links l ON l.a = k.a AND l.b = k.b AND l.rule = k.rule "
+            "CROSS JOIN links l ON l.a = k.a AND l.b = k.b AND l.rule = k.rule "
             "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
         )
         result = {}
@@ -293,7 +293,7 @@ class SQLiteStore:
             self._load_keys(chunk)
             for row in self.conn.execute(
                 f"SELECT {self._NODE_COLUMNS} FROM temp.batch_keys k "
-                "JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
             ):
                 node = self._node(row)
                 result[node.key] = node
@@ -306,9 +306,9 @@ class SQLiteStore:
         result: dict[IdKey, dict[str, int]] = {}
         query = (
             "SELECT n.id, o.type, count(DISTINCT o.id) FROM ("
-            " SELECT l.a AS id, l.b AS other FROM temp.batch_ids t JOIN links l ON l.a = t.id"
+            " SELECT l.a AS id, l.b AS other FROM temp.batch_ids t CROSS JOIN links l ON l.a = t.id"
             " UNION ALL"
-            " SELECT l.b AS id, l.a AS other FROM temp.batch_ids t JOIN links l ON l.b = t.id"
+            " SELECT l.b AS id, l.a AS other FROM temp.batch_ids t CROSS JOIN links l ON l.b = t.id"
             ") n JOIN identifiers o ON o.id = n.other GROUP BY n.id, o.type"
         )
         for row_id, other_type, n in self.conn.execute(query):
@@ -320,7 +320,7 @@ class SQLiteStore:
         self._load_ids(profile_ids)
         for row in self.conn.execute(
             f"SELECT {self._NODE_COLUMNS} FROM temp.batch_ids t "
-            "JOIN identifiers i ON i.profile_id = t.id"
+            "CROSS JOIN identifiers i ON i.profile_id = t.id"
         ):
             node = self._node(row)
             assert node.profile_id is not None
@@ -333,22 +333,23 @@ class SQLiteStore:
         return [
             self._link(row)
             for row in self.conn.execute(
-                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t JOIN links l ON l.a = t.id "
-                "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b "
-                "WHERE l.b IN (SELECT id FROM temp.batch_ids)"
+                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
+                "ON l.a = t.id JOIN identifiers ia ON ia.id = l.a "
+                "JOIN identifiers ib ON ib.id = l.b WHERE l.b IN (SELECT id FROM temp.batch_ids)"
             )
         ]
 
     def links_of(self, keys: Sequence[IdKey]) -> list[Link]:
         ids = self._row_ids(keys)
         self._load_ids(ids.values())
+        joined = "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
         return [
             self._link(row)
             for row in self.conn.execute(
-                f"SELECT {self._LINK_COLUMNS} FROM links l "
-                "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b "
-                "WHERE l.a IN (SELECT id FROM temp.batch_ids) "
-                "OR l.b IN (SELECT id FROM temp.batch_ids)"
+                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
+                f"ON l.a = t.id {joined} UNION "
+                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
+                f"ON l.b = t.id {joined}"
             )
         ]
 
@@ -433,7 +434,7 @@ class SQLiteStore:
             row[0]: self._profile(row)
             for row in self.conn.execute(
                 "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
-                "FROM temp.batch_ids t JOIN profiles p ON p.id = t.id"
+                "FROM temp.batch_ids t CROSS JOIN profiles p ON p.id = t.id"
             )
         }
 
@@ -442,7 +443,7 @@ class SQLiteStore:
         result: dict[int, list[AttributeValue]] = {}
         for pid, t, v, name, value, source, ts in self.conn.execute(
             "SELECT i.profile_id, i.type, i.value, a.name, a.value, a.source, a.ts "
-            "FROM temp.batch_ids t JOIN identifiers i ON i.profile_id = t.id "
+            "FROM temp.batch_ids t CROSS JOIN identifiers i ON i.profile_id = t.id "
             "JOIN attributes a ON a.anchor_id = i.id"
         ):
             result.setdefault(pid, []).append(
@@ -451,12 +452,19 @@ class SQLiteStore:
         return result
 
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
         cur = self.conn.cursor()
-        for ev in events:
-            cur.execute(
-                "INSERT INTO audit(ts, kind, actor, reason, profiles_before, profiles_after, "
-                "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # Sequence numbers are assigned here (the write lock is held) so rows go in one batch.
+        row = cur.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+        first = int(row[0]) + 1
+        rows = []
+        members = []
+        for seq, ev in enumerate(events, first):
+            ev.seq = seq
+            rows.append(
                 (
+                    seq,
                     iso(ev.timestamp),
                     ev.kind,
                     ev.actor,
@@ -466,13 +474,17 @@ class SQLiteStore:
                     json.dumps([f"{t}:{v}" for t, v in ev.identifiers]),
                     json.dumps(ev.link) if ev.link is not None else None,
                     json.dumps(ev.details),
-                ),
+                )
             )
-            ev.seq = cur.lastrowid
-            cur.executemany(
-                "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)",
-                ((pid, ev.seq) for pid in {*ev.profiles_before, *ev.profiles_after}),
-            )
+            members.extend((pid, seq) for pid in {*ev.profiles_before, *ev.profiles_after})
+        cur.executemany(
+            "INSERT INTO audit(seq, ts, kind, actor, reason, profiles_before, profiles_after, "
+            "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        cur.executemany(
+            "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)", members
+        )
 
     # -- steward decisions ------------------------------------------------------------------
     def overrides(self) -> list[Override]:
@@ -551,7 +563,7 @@ class SQLiteStore:
             self._load_keys(chunk)
             for t, v, pid in self.conn.execute(
                 "SELECT i.type, i.value, i.profile_id FROM temp.batch_keys k "
-                "JOIN identifiers i ON i.type = k.type AND i.value = k.value "
+                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value "
                 "WHERE i.profile_id IS NOT NULL"
             ):
                 result[(t, v)] = pid
@@ -597,8 +609,8 @@ class SQLiteStore:
         if profile_ids is not None:
             self._load_ids(profile_ids)
             where.append(
-                "a.seq IN (SELECT ap.seq FROM audit_profiles ap JOIN temp.batch_ids t "
-                "ON t.id = ap.profile_id)"
+                "a.seq IN (SELECT ap.seq FROM temp.batch_ids t CROSS JOIN audit_profiles ap "
+                "ON ap.profile_id = t.id)"
             )
         rows = self.conn.execute(
             f"SELECT {columns} FROM audit a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",

@@ -105,4 +105,17 @@ CREATE TABLE IF NOT EXISTS overrides (
     ts TEXT NOT NULL,
     force INTEGER NOT NULL DEFAULT 0
 );
+-- segments, consent and erasure: saved segment rules, and the salted hashes of erased
+-- identifiers that later ingest must not bring back (the salt is meta 'erasure_salt').
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS suppressed_identifiers (
+    hash TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    erased_at TEXT NOT NULL
+) WITHOUT ROWID;
 """
