@@ -317,6 +317,15 @@ class SQLiteStore:
 
     def profile_members(self, profile_ids: Sequence[int]) -> dict[int, list[IdentifierNode]]:
         result: dict[int, list[IdentifierNode]] = {}
+        if len(profile_ids) == 1:  # the resolve path: no temp table
+            nodes = [
+                self._node(row)
+                for row in self.conn.execute(
+                    f"SELECT {self._NODE_COLUMNS} FROM identifiers i WHERE i.profile_id = ?",
+                    (profile_ids[0],),
+                )
+            ]
+            return {profile_ids[0]: nodes} if nodes else {}
         self._load_ids(profile_ids)
         for row in self.conn.execute(
             f"SELECT {self._NODE_COLUMNS} FROM temp.batch_ids t "
@@ -429,6 +438,13 @@ class SQLiteStore:
         )
 
     def get_profiles(self, profile_ids: Sequence[int]) -> dict[int, ProfileRecord]:
+        if len(profile_ids) == 1:  # the resolve path: no temp table
+            row = self.conn.execute(
+                "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
+                "FROM profiles p WHERE p.id = ?",
+                (profile_ids[0],),
+            ).fetchone()
+            return {row[0]: self._profile(row)} if row else {}
         self._load_ids(profile_ids)
         return {
             row[0]: self._profile(row)
