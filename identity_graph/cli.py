@@ -449,6 +449,28 @@ def demo(ctx: Context, persons: int, seed: int, out: Path) -> None:
 
 
 @cli.command()
+@click.option("--from", "src_url", required=True, help="Store URL to copy from.")
+@click.option("--to", "dst_url", required=True, help="Store URL to copy into (must be empty).")
+@click.option("--batch-size", default=5000, show_default=True)
+@handle_errors
+def copy(src_url: str, dst_url: str, batch_size: int) -> None:
+    """Copy a whole graph, audit and overrides included, into an empty store."""
+    from identity_graph.stores import open_store
+    from identity_graph.stores.copy import copy_store, source_counts
+
+    src = open_store(src_url, create=False)
+    dst = open_store(dst_url)
+    try:
+        total = sum(source_counts(src).values())
+        with click.progressbar(length=total, label="copying", file=sys.stderr) as bar:
+            counts = copy_store(src, dst, lambda _kind, n: bar.update(n), batch_size=batch_size)
+    finally:
+        src.close()
+        dst.close()
+    click.echo(", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" copied to {dst.url}")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @pass_ctx

@@ -142,3 +142,17 @@ def test_csv_with_mapping_and_generate(idgraph: Idgraph, tmp_path: Path) -> None
 def test_demo_runs(idgraph: Idgraph, tmp_path: Path) -> None:
     out = idgraph("demo", "--persons", "60", "--out", str(tmp_path / "d"))
     assert "loaded events.jsonl" in out and "largest profiles" in out and "profile " in out
+
+
+def test_copy_moves_a_whole_store(idgraph: Idgraph, tmp_path: Path) -> None:
+    idgraph("load", str(write_events(tmp_path / "e.jsonl")), "--source", "web")
+    target = tmp_path / "copy.db"
+    out = idgraph("copy", "--from", f"sqlite:///{idgraph.store}", "--to", f"sqlite:///{target}")
+    assert "copied to" in out
+    copied = Idgraph(target)
+    assert copied("export", "assignments") == idgraph("export", "assignments")
+    assert json.loads(copied("stats", "--json")) == json.loads(idgraph("stats", "--json"))
+    again = idgraph(
+        "copy", "--from", f"sqlite:///{idgraph.store}", "--to", f"sqlite:///{target}", code=1
+    )
+    assert "already holds data" in again

@@ -40,9 +40,11 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         store.init()
         return store
     if scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
-        raise ConfigError(
-            f"{url}: the Neo4j store is not available in this version; use a sqlite:/// URL"
-        )
+        from identity_graph.stores.neo4j import Neo4jStore
+
+        neo = Neo4jStore(url)
+        neo.init()
+        return neo
     raise ConfigError(f"unknown store URL scheme {scheme!r} in {url}")
 
 

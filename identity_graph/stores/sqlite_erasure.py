@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -184,6 +184,27 @@ class SQLitePrivacyStore:
         for table, sql in statements:
             removed[table] = removed.get(table, 0) + self.conn.execute(sql).rowcount
         return removed
+
+    def rewrite_payloads(self, needles: Sequence[str], rewrite: Callable[[Any], Any]) -> int:
+        """Apply `rewrite` to every attribute value and event properties (decoded JSON) whose
+        text contains one of `needles`; store the result where it changed. Returns how many."""
+        if not needles:
+            return 0
+        changed = 0
+        for table, column in (("attributes", "value"), ("events", "properties")):
+            rows = self.conn.execute(
+                f"SELECT rowid, {column} FROM {table} WHERE EXISTS (SELECT 1 FROM json_each(?) n "
+                f"WHERE instr({table}.{column}, n.value) > 0)",
+                (json.dumps(sorted(set(needles))),),
+            ).fetchall()
+            updates = []
+            for rowid, text in rows:
+                new = json.dumps(rewrite(json.loads(text)))
+                if new != text:
+                    updates.append((new, rowid))
+            self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", updates)
+            changed += len(updates)
+        return changed
 
     _AUDIT_COLUMNS = (
         "a.seq, a.ts, a.kind, a.actor, a.reason, a.profiles_before, a.profiles_after, "
