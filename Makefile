@@ -36,6 +36,7 @@ unit: $(STAMP) cypher-lint-deps
 test: lint typecheck unit
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/run.py
 
 wheel-check: $(STAMP)

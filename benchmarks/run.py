@@ -277,9 +277,8 @@ def _pss_mb(pid: int) -> float:
 def run_child(kind: str, db: Path, events: Path, cwd: Path) -> dict[str, Any]:
     """Run one load in a child process; sample the memory of its whole process tree.
 
-    The loader may parse in a helper process (identity_graph.background_reader), so the peak
-    of the load is the peak of the sum over the tree, sampled every 0.1 s from here; the
-    child also reports its own high-water mark.
+    The peak of the load is the peak of the sum over the process tree, sampled every 0.1 s
+    from here; the child also reports its own high-water mark.
     """
     cmd = [
         sys.executable,

@@ -10,7 +10,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -163,7 +163,8 @@ class _Parser:
         if kind == "not":
             _only(raw, path, ["not"], kind)
             return Not(self.condition(raw["not"], f"{path}.not", depth + 1))
-        return getattr(self, kind)(raw, path)
+        leaf: Callable[[Mapping[str, Any], str], Condition] = getattr(self, kind)
+        return leaf(raw, path)
 
     def attribute(self, raw: Mapping[str, Any], path: str) -> Condition:
         name = _name(raw["attribute"], f"{path}.attribute", "an attribute name")
