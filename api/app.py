@@ -55,6 +55,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (resolve, profiles, ingest, stats, audit, explain, graph, steward):
         app.include_router(module.router, prefix="/v1")
+    from .routes.segments import router as privacy_router  # noqa: TID251
+
+    app.include_router(privacy_router, prefix="/v1")  # segments, consent, erasure
     app.include_router(health.router)
     return app
 

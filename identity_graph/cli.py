@@ -492,3 +492,4 @@ def main() -> None:
 
 # The steward commands live in their own module and register themselves on `cli`.
 from identity_graph import cli_steward  # noqa: E402, F401, I001
+from identity_graph import cli_segments  # noqa: E402, F401, I001

@@ -143,7 +143,7 @@ class SqliteDialect(Dialect[Sql]):
         else:
             sql_op = SQL_OPS[op]
             test = (
-                Sql(f"typeof(v) = 'text' AND v {sql_op} ?", (value,))
+                Sql(f"t = 'text' AND v {sql_op} ?", (value,))
                 if isinstance(value, str)
                 else Sql(f"{_num('v')} {sql_op} ?", (value,))
             )
