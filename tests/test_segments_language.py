@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from segment_reference import BASE, evaluate, random_people, write_store
+from segment_reference import BASE, Person, evaluate, random_people, write_store
 
 from identity_graph.segments.model import Condition
 from identity_graph.segments.parse import RuleError, parse_rule
@@ -55,7 +55,7 @@ from identity_graph.stores.sqlite_segments import SQLiteSegmentStore
         ({"attribute": "country", "in": ["GB", None]},
          "rule.in[1]: expected a string or a number"),
         ({"size": {"gte": 1}, "consent": "sms"},
-         "rule: one condition per object, got 'consent' and 'size'; combine them with all or any"),
+         "rule: one condition per object, got 'size' and 'consent'; combine them with all or any"),
         ([1], "rule: expected a condition object with one of: all, any, not, attribute, "
          "identifier, event, consent, size, first_seen_before"),
     ],
@@ -85,17 +85,30 @@ def test_values_and_names_reach_sql_only_as_parameters() -> None:
     assert "'; DROP TABLE profiles; --" in query.params
 
 
+class PeopleStore:
+    """Random people and the segment store holding them (short repr for failure reports)."""
+
+    def __init__(self, seed: int, people: list[Person], store: SQLiteSegmentStore) -> None:
+        self.seed, self.people, self.store = seed, people, store
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.people, self.store))
+
+    def __repr__(self) -> str:
+        return f"PeopleStore(seed={self.seed})"
+
+
 @pytest.fixture(scope="module", params=[1, 2])
 def people_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[list[Any], SQLiteSegmentStore]]:
+) -> Iterator[PeopleStore]:
     path: Path = tmp_path_factory.mktemp("seg") / "s.db"
     store = SQLiteStore(path)
     store.init()
     people = random_people(request.param)
     with store.transaction():
         write_store(store.conn, people)
-    yield people, SQLiteSegmentStore(store.conn)
+    yield PeopleStore(request.param, people, SQLiteSegmentStore(store.conn))
     store.close()
 
 
@@ -175,7 +188,7 @@ rules = st.recursive(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=rules)
 def test_compiled_sql_agrees_with_the_reference_evaluator(
-    people_store: tuple[list[Any], SQLiteSegmentStore], raw: dict[str, Any]
+    people_store: PeopleStore, raw: dict[str, Any]
 ) -> None:
     people, store = people_store
     rule: Condition = parse_rule(raw)
@@ -184,7 +197,7 @@ def test_compiled_sql_agrees_with_the_reference_evaluator(
     assert store.count(rule, NOW) == len(expected)
 
 
-def test_pages_follow_the_cursor(people_store: tuple[list[Any], SQLiteSegmentStore]) -> None:
+def test_pages_follow_the_cursor(people_store: PeopleStore) -> None:
     people, store = people_store
     rule = parse_rule({"size": {"gte": 1}})
     every = store.members(rule, NOW, after=None, limit=10_000)
