@@ -1,16 +1,19 @@
-"""Dependencies the routes declare through `Annotated` aliases: `ServiceDep`, `SettingsDep`."""
+"""Dependencies the routes declare through `Annotated` aliases: `ServiceDep`, `SettingsDep`;
+and `check_string_limits`, which `create_app` puts on every route."""
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from identity_graph.errors import StoreUnavailable
 from identity_graph.service import IdentityService
 
+from .auth import route_template  # noqa: TID251
+from .errors import ApiProblem  # noqa: TID251
 from .settings import Settings  # noqa: TID251
 
 
@@ -61,3 +64,53 @@ async def get_settings(request: Request) -> Settings:
 
 ServiceDep = Annotated[ServiceHandle, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _too_long(where: str, length: int, limit: int) -> ApiProblem:
+    return ApiProblem(
+        422,
+        "too-long",
+        "String too long",
+        f"{where} is {length} characters, over the limit of {limit}",
+        field=where,
+        limit=limit,
+    )
+
+
+def _check_json(data: Any, where: str, limit: int) -> None:
+    if isinstance(data, str):
+        if len(data) > limit:
+            raise _too_long(where or "body", len(data), limit)
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(k, str) and len(k) > limit:
+                raise _too_long(f"{where}.<key>" if where else "<key>", len(k), limit)
+            _check_json(v, f"{where}.{k}" if where else str(k), limit)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _check_json(v, f"{where}.{i}" if where else str(i), limit)
+
+
+async def check_string_limits(request: Request) -> None:
+    """422 naming `Settings.max_string_chars` for any longer string in the path, the query or
+    a JSON body. The `events` of POST /v1/ingest are left to the ingest itself, which rejects
+    a bad event on its own (with its reason) and takes the rest."""
+    settings = await get_settings(request)
+    limit = settings.max_string_chars
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and len(value) > limit:
+            raise _too_long(name, len(value), limit)
+    for name, value in request.query_params.multi_items():
+        if len(value) > limit:
+            raise _too_long(name, len(value), limit)
+    if request.method in ("GET", "HEAD", "DELETE"):
+        return
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return
+    try:
+        body = await request.json()
+    except ValueError:
+        return  # FastAPI reports the malformed body itself
+    if route_template(request.scope) == "/v1/ingest" and isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "events"}
+    _check_json(body, "", limit)

@@ -7,7 +7,9 @@
     StoreUnavailable                     503     urn:identity-graph:problem:store-unavailable
     any other IdentityGraphError         500     urn:identity-graph:problem:internal-error
     RequestValidationError (FastAPI)     422     urn:identity-graph:problem:invalid-request
-    ApiProblem (raised by routes)        its own status, e.g. 413 for an oversized batch
+    ApiProblem (raised by routes)        its own status, e.g. 413 for an oversized batch,
+                                         401/403 from `auth.authorize`, 422 for a string
+                                         over `Settings.max_string_chars`
     HTTPException (unknown route, ...)   its own status, type about:blank
     anything else                        500, a fixed detail; the stack goes to the log only
 
@@ -57,12 +59,22 @@ ERROR_MAP: list[tuple[type[IdentityGraphError], int, str, str]] = [
 class ApiProblem(Exception):
     """A problem the HTTP layer itself finds (not the service), e.g. a batch over the limit."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extensions: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extensions = extensions
 
 
@@ -111,7 +123,12 @@ async def _identity_graph_error(request: Request, exc: Exception) -> JSONRespons
 async def _api_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiProblem)
     return problem_response(
-        exc.status, exc.title, exc.detail, type_=TYPE_PREFIX + exc.slug, **exc.extensions
+        exc.status,
+        exc.title,
+        exc.detail,
+        type_=TYPE_PREFIX + exc.slug,
+        headers=exc.headers,
+        **exc.extensions,
     )
 
 

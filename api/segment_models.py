@@ -42,6 +42,11 @@ class SegmentPublic(_Public):
     updated: Timestamp
 
 
+class SegmentDeletedPublic(_Public):
+    name: str
+    deleted: bool
+
+
 class SegmentListPublic(_Public):
     segments: list[SegmentPublic]
 

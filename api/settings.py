@@ -25,6 +25,21 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(
         default=5_000_000, gt=0, description="Largest request body accepted, in bytes."
     )
+    max_string_chars: int = Field(
+        default=2000,
+        gt=0,
+        description=(
+            "Longest string in a query, path or JSON body (identifier values, reasons, rule "
+            "names); the events of POST /v1/ingest are checked per event instead."
+        ),
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description=(
+            "JSON file of API keys (salted hashes, see `idgraph apikey create`). None or a "
+            "file without keys: dev mode, every route open (the server binds to loopback only)."
+        ),
+    )
 
     @field_validator("store_url")
     @classmethod

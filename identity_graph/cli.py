@@ -165,6 +165,7 @@ def load(
     click.echo(
         f"{file}: read {data['read']}, accepted {data['accepted']} "
         f"(new {data['new']}, already loaded {data['duplicates']}), rejected {data['rejected']}"
+        + (f" (suppressed after erasure {data['suppressed']})" if data["suppressed"] else "")
     )
     click.echo(
         f"profiles created {data['profiles_created']}, merges {data['merges']}, "
@@ -473,17 +474,44 @@ def copy(src_url: str, dst_url: str, batch_size: int) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--keys-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="API keys file (default $IDGRAPH_API_KEYS). Without keys: open, loopback only.",
+)
 @pass_ctx
 @handle_errors
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Serve the HTTP API (FastAPI + uvicorn)."""
+def serve(ctx: Context, host: str, port: int, workers: int, keys_file: Path | None) -> None:
+    """Serve the HTTP API (FastAPI + uvicorn); one JSON log line per request on stderr."""
+    import os
+
     import uvicorn
 
-    from identity_graph.api.app import create_app
+    from identity_graph.api import app as api_app
     from identity_graph.api.settings import Settings
 
-    app = create_app(Settings(store_url=ctx.store_url, config_path=ctx.config_path))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    keys = keys_file or (
+        Path(os.environ["IDGRAPH_API_KEYS"]) if os.environ.get("IDGRAPH_API_KEYS") else None
+    )
+    settings = Settings(store_url=ctx.store_url, config_path=ctx.config_path, api_keys_file=keys)
+    api_app.check_bind(settings, host)  # exit 2, one line, before anything binds
+    os.environ[api_app.ENV_STORE] = ctx.store_url
+    os.environ[api_app.ENV_HOST] = host
+    for var, path in ((api_app.ENV_CONFIG, ctx.config_path), (api_app.ENV_KEYS, keys)):
+        if path is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = str(path.resolve())
+    uvicorn.run(
+        "identity_graph.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def main() -> None:
@@ -493,3 +521,5 @@ def main() -> None:
 # The steward commands live in their own module and register themselves on `cli`.
 from identity_graph import cli_steward  # noqa: E402, F401, I001
 from identity_graph import cli_segments  # noqa: E402, F401, I001
+from identity_graph import cli_match  # noqa: E402, F401, I001
+from identity_graph import cli_api  # noqa: E402, F401, I001

@@ -112,10 +112,11 @@ def segment_show(ctx: CliContext, name: str, as_of: str | None, as_json: bool) -
     """A segment's rule and how many profiles it holds now."""
     from identity_graph.segments.service import SegmentService
 
+    when = _as_of(as_of)
     with ctx.service(create=False) as svc:
         segments = SegmentService(svc)
         record = segments.get(name)
-        count = segments.count(segments.rule(name), _as_of(as_of))
+        count = segments.count(segments.rule(name), when)
     data = {**record.to_json(), "members": count}
     if as_json:
         emit_json(data)
@@ -188,8 +189,9 @@ def segment_preview(ctx: CliContext, rule_file: Path, as_of: str | None, as_json
     from identity_graph.segments.service import SegmentService
 
     rule = load_rule_file(rule_file)
+    when = _as_of(as_of)
     with ctx.service(create=False) as svc:
-        data = SegmentService(svc).preview(rule, now=_as_of(as_of))
+        data = SegmentService(svc).preview(rule, now=when)
     if as_json:
         emit_json(data)
         return
@@ -295,17 +297,16 @@ def erase(
     if as_json:
         emit_json(data)
         return
-    removed = data["removed"]
-    what = "identifier" if report.mode == "identifier" else "profile"
-    click.echo(
-        f"erased {what} (profile {data['profile_id']}): "
-        + ", ".join(f"{n} {name}" for name, n in removed.items())
-    )
+    counts = ", ".join(f"{n} {name}" for name, n in data["removed"].items())
     if report.mode == "identifier":
+        click.echo(f"erased identifier {data['identifiers'][0]} of profile {data['profile_id']}")
         click.echo(
-            f"re-anchored observations {data['reanchored_observations']}, "
-            f"profiles left {data['profiles_after']}, splits {data['splits']}"
+            f"re-anchored records {data['reanchored_observations']}, profiles left "
+            f"{data['profiles_after']}, splits {data['splits']}"
         )
+    else:
+        click.echo(f"erased profile {data['profile_id']}")
+    click.echo(f"removed or rewritten: {counts}")
     click.echo(
         f"audit: tombstone seq {data['audit_seq']}, {data['audit_rows_scrubbed']} earlier events "
         f"rewritten with hashes; store compacted: {'yes' if data['compacted'] else 'no'}"

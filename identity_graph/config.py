@@ -92,6 +92,7 @@ class Config:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     survivorship_default: str = "most_recent"
     survivorship: dict[str, str] = field(default_factory=dict)
+    erasure_allow_with_new_consent: bool = True
     link_sample_size: int = 5
     batch_size: int = 20000
 
@@ -145,7 +146,14 @@ def _limit(raw: Any, where: str) -> TypeLimit | None:
 
 def config_from_dict(data: dict[str, Any], origin: str = "config") -> Config:
     cfg = Config()
-    known = {"clustering", "normalization", "identifier_types", "sources", "survivorship"}
+    known = {
+        "clustering",
+        "normalization",
+        "identifier_types",
+        "sources",
+        "survivorship",
+        "erasure",
+    }
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{origin}: unknown section(s) {sorted(unknown)}")
@@ -198,6 +206,13 @@ def config_from_dict(data: dict[str, Any], origin: str = "config") -> Config:
     for name, raw in data.get("sources", {}).items():
         sources[name] = source_from_dict(name, raw, f"{origin}: sources.{name}")
     changes["sources"] = sources
+    erasure = data.get("erasure", {})
+    if set(erasure) - {"allow_with_new_consent"}:
+        raise ConfigError(f"{origin}: unknown key(s) in [erasure]: {sorted(set(erasure))}")
+    if "allow_with_new_consent" in erasure:
+        changes["erasure_allow_with_new_consent"] = _get(
+            erasure, "allow_with_new_consent", bool, "erasure"
+        )
     sv = data.get("survivorship", {})
     default_rule = sv.get("default", cfg.survivorship_default)
     per_attr = {str(k): str(v) for k, v in sv.get("attributes", {}).items()}

@@ -141,6 +141,7 @@ class ErasureService:
         self.store = svc.store
         self.config = svc.config
         self.privacy = privacy_store(svc.store)
+        self._scrub_text: Callable[[Any], Any] = lambda text: text
 
     # -- access -----------------------------------------------------------------------------
     def export_profile(self, profile_id: int) -> dict[str, Any]:
@@ -209,13 +210,13 @@ class ErasureService:
         reason: str = "erasure request",
         compact: bool = True,
     ) -> ErasureReport:
-        view = self.svc.profile(profile_id)
-        pid = view.profile.id
-        keys = sorted(n.key for n in view.members)
-        if not keys:
-            raise NotFound(f"profile {profile_id} holds no identifiers (erased or split)")
         now = utc_now()
         with self.store.transaction():
+            view = self.svc.profile(profile_id)
+            pid = view.profile.id
+            keys = sorted(n.key for n in view.members)
+            if not keys:
+                raise NotFound(f"profile {profile_id} holds no identifiers (erased or split)")
             report = self._remove(keys, "profile", pid, now)
             family = self.store.merged_family(pid)
             self.privacy.blank_profiles(sorted(set(family) | {pid}), now)
@@ -246,15 +247,19 @@ class ErasureService:
         report.audit_seq = self._tombstone(
             report, before, before if left else [], actor, reason, now
         )
-        if pid is None:
-            return report
-        if not left:
+        # profiles that received re-anchored records get their golden attributes recomputed
+        receivers = set(self.store.resolve_many(sorted(set(moves.values()))).values())
+        if pid is not None and not left:
             self.privacy.blank_profiles([pid], now)
+        if pid is None or not left:
+            self._refresh(sorted(receivers), now)
             return report
         outcome = Resolver(self.store, self.config, actor=actor).recompute(
             [pid], now, reason="identifier erased", details={"erased": report.hashed_identifiers}
         )
-        report.profiles_after = self._refresh(sorted({pid} | outcome.changed_profiles), now)
+        remaining = sorted({pid} | outcome.changed_profiles)
+        report.profiles_after = self._refresh(remaining, now)
+        self._refresh(sorted(receivers - set(remaining)), now)
         report.splits = outcome.splits
         return report
 
@@ -273,13 +278,15 @@ class ErasureService:
         self.privacy.rewrite_audit(scrubbed)
         removed["overrides_rewritten"] = self.privacy.rename_override_values(hashed)
         self.privacy.suppress([(identifier_hash(salt, k), k[0]) for k in keys], now)
-        return ErasureReport(
+        report = ErasureReport(
             mode=mode,
             profile_id=pid,
             hashed_identifiers=[key_text(hashed[k]) for k in keys],
             removed=removed,
             audit_rows_scrubbed=len(scrubbed),
         )
+        self._scrub_text = walk  # the tombstone's free-text reason goes through it too
+        return report
 
     def _tombstone(
         self,
@@ -299,7 +306,7 @@ class ErasureService:
                 (t, v) for t, _, v in (h.partition(":") for h in report.hashed_identifiers)
             ],
             actor=actor,
-            reason=reason,
+            reason=str(self._scrub_text(reason)),
             details={"mode": report.mode, "removed": report.removed},
         )
         self.store.append_audit([event])

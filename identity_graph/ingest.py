@@ -13,9 +13,10 @@ from datetime import datetime
 
 from identity_graph.config import Config
 from identity_graph.matching import aggregate_links, merge_link, star_centre, star_links
-from identity_graph.models import IdKey, Link, Observation, utc_now
+from identity_graph.models import IdKey, Link, Observation, Reject, utc_now
 from identity_graph.resolve import ResolveOutcome, Resolver
 from identity_graph.stores.base import Store
+from identity_graph.suppression import filter_suppressed
 
 
 @dataclass
@@ -24,9 +25,11 @@ class BatchResult:
     duplicates: int = 0
     links_written: int = 0
     outcome: ResolveOutcome = field(default_factory=ResolveOutcome)
+    suppressed: list[Reject] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
         self.new += other.new
+        self.suppressed.extend(other.suppressed)
         self.duplicates += other.duplicates
         self.links_written += other.links_written
         self.outcome.add(other.outcome)
@@ -48,6 +51,10 @@ def ingest_batch(
                 continue
             seen.add(key)
             fresh.append(obs)
+        # Inside the transaction: re-admitting an erased identifier deletes its suppression row.
+        fresh, result.suppressed = filter_suppressed(
+            store, fresh, allow_with_new_consent=config.erasure_allow_with_new_consent
+        )
         result.new = len(fresh)
         if not fresh:
             return result

@@ -48,6 +48,7 @@ class LoadSummary:
     rejected: int = 0
     new: int = 0
     duplicates: int = 0
+    suppressed: int = 0
     rejects_path: str | None = None
     batch: BatchResult = field(default_factory=BatchResult)
 
@@ -61,6 +62,7 @@ class LoadSummary:
             "rejected": self.rejected,
             "new": self.new,
             "duplicates": self.duplicates,
+            "suppressed": self.suppressed,
             "rejects_file": self.rejects_path,
             "profiles_created": o.profiles_created,
             "merges": o.merges,
@@ -181,22 +183,27 @@ class IdentityService:
                     summary.accepted += 1
                     batch.append(unit)
                     if len(batch) >= self.config.batch_size:
-                        self._flush(batch, summary)
+                        self._flush(batch, summary, rejects)
                         batch = []
                 if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
                     progress(reader.bytes_read - last_bytes)
                     last_bytes = reader.bytes_read
             if batch:
-                self._flush(batch, summary)
+                self._flush(batch, summary, rejects)
             if progress is not None:
                 progress(reader.bytes_read - last_bytes)
             summary.rejects_path = str(rejects.path) if rejects.count else None
         return summary
 
-    def _flush(self, batch: list[Observation], summary: LoadSummary) -> None:
+    def _flush(self, batch: list[Observation], summary: LoadSummary, rejects: Any) -> None:
         result = ingest_batch(self.store, self.config, batch)
         summary.new += result.new
         summary.duplicates += result.duplicates
+        for reject in result.suppressed:  # erased people: rejected and counted, never silent
+            rejects.write(reject)
+            summary.accepted -= 1
+            summary.rejected += 1
+            summary.suppressed += 1
         summary.batch.add(result)
 
     def ingest_events(self, events: Sequence[object], *, source: str) -> list[EventResult]:
@@ -222,9 +229,14 @@ class IdentityService:
                 if key in existing or key in seen:
                     duplicates.add(index)
                 seen.add(key)
-            ingest_batch(self.store, self.config, [o for _, o in accepted])
+            batch = ingest_batch(self.store, self.config, [o for _, o in accepted])
+            suppressed = {r.line: r for r in batch.suppressed}
             profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
             for index, obs in accepted:
+                if index in suppressed:
+                    r = suppressed[index]
+                    results[index] = EventResult(index, False, reason=r.reason, field=r.field)
+                    continue
                 results[index] = EventResult(
                     index,
                     True,

@@ -117,7 +117,9 @@ def _attribute(c: AttributeCondition, p: Person) -> bool:
                 return any(_text(e) == x for e in v)
             return any(_num(e) == x for e in v)
         if isinstance(v, str):
-            needle = x if isinstance(x, str) else (str(int(x)) if float(x).is_integer() else repr(x))
+            needle = (
+                x if isinstance(x, str) else (str(int(x)) if float(x).is_integer() else repr(x))
+            )
             return needle.lower() in v.lower()
         return False
     if isinstance(x, str):
@@ -182,8 +184,11 @@ def random_people(seed: int, n: int = 80) -> list[Person]:
         if rnd.random() < 0.2:
             golden["tags"] = rnd.sample(["vip", "new", 7, "GB"], rnd.randint(0, 3))
         idents = [
-            Ident(rnd.choice(["email", "device_id", "anonymous_id"]), f"v{pid}-{k}",
-                  BASE + timedelta(days=rnd.randint(-400, 30)))
+            Ident(
+                rnd.choice(["email", "device_id", "anonymous_id"]),
+                f"v{pid}-{k}",
+                BASE + timedelta(days=rnd.randint(-400, 30)),
+            )
             for k in range(rnd.randint(1, 4))
         ]
         events = [

@@ -26,38 +26,68 @@ from identity_graph.stores.sqlite_segments import SQLiteSegmentStore
     "rule,message",
     [
         (
-            {"all": [{"size": {"gte": 1}}, {"size": {"gte": 1}},
-                     {"attribute": "country", "equalz": "GB"}]},
+            {
+                "all": [
+                    {"size": {"gte": 1}},
+                    {"size": {"gte": 1}},
+                    {"attribute": "country", "equalz": "GB"},
+                ]
+            },
             "rule.all[2].attribute: unknown operator 'equalz' (did you mean 'equals'?)",
         ),
         ({"any": []}, "rule.any: expected a non-empty list of conditions"),
-        ({"atribute": "x"}, "rule: expected one of all, any, not, attribute, identifier, "
-         "event, consent, size, first_seen_before: unknown key 'atribute' "
-         "(did you mean 'attribute'?)"),
-        ({"not": {"event": "Order", "count": {"gtee": 2}}},
-         "rule.not.count: unknown comparison 'gtee' (did you mean 'gte'?)"),
+        (
+            {"atribute": "x"},
+            "rule: expected one of all, any, not, attribute, identifier, "
+            "event, consent, size, first_seen_before: unknown key 'atribute' "
+            "(did you mean 'attribute'?)",
+        ),
+        (
+            {"not": {"event": "Order", "count": {"gtee": 2}}},
+            "rule.not.count: unknown comparison 'gtee' (did you mean 'gte'?)",
+        ),
         ({"event": "Order", "count": {"gte": "2"}}, 'rule.count.gte: expected a number, got "2"'),
-        ({"event": "Order", "last_within_days": 7, "within_days": 3},
-         "rule.within_days: does not go with last_within_days"),
-        ({"event": "Order", "sum": {"gte": 3}},
-         'rule.sum: expected {"property": NAME, "gte": N, ...}'),
-        ({"identifier": "email", "at_least": 0},
-         "rule.at_least: expected a whole number of at least 1"),
-        ({"consent": "sms", "is": "granteed"},
-         "rule.is: expected one of granted, denied, unknown (did you mean 'granted'?)"),
-        ({"attribute": 'a"b', "exists": True},
-         "rule.attribute: an attribute name must not contain double quotes or control characters"),
-        ({"attribute": "age", "gt": 1, "lt": 9},
-         "rule.attribute: one operator per condition, got 'gt' and 'lt'; combine two "
-         "conditions with all"),
-        ({"first_seen_before": "yesterday"},
-         "rule.first_seen_before: not an ISO 8601 date: 'yesterday'"),
-        ({"attribute": "country", "in": ["GB", None]},
-         "rule.in[1]: expected a string or a number"),
-        ({"size": {"gte": 1}, "consent": "sms"},
-         "rule: one condition per object, got 'size' and 'consent'; combine them with all or any"),
-        ([1], "rule: expected a condition object with one of: all, any, not, attribute, "
-         "identifier, event, consent, size, first_seen_before"),
+        (
+            {"event": "Order", "last_within_days": 7, "within_days": 3},
+            "rule.within_days: does not go with last_within_days",
+        ),
+        (
+            {"event": "Order", "sum": {"gte": 3}},
+            'rule.sum: expected {"property": NAME, "gte": N, ...}',
+        ),
+        (
+            {"identifier": "email", "at_least": 0},
+            "rule.at_least: expected a whole number of at least 1",
+        ),
+        (
+            {"consent": "sms", "is": "granteed"},
+            "rule.is: expected one of granted, denied, unknown (did you mean 'granted'?)",
+        ),
+        (
+            {"attribute": 'a"b', "exists": True},
+            "rule.attribute: an attribute name must not contain double quotes or control "
+            "characters",
+        ),
+        (
+            {"attribute": "age", "gt": 1, "lt": 9},
+            "rule.attribute: one operator per condition, got 'gt' and 'lt'; combine two "
+            "conditions with all",
+        ),
+        (
+            {"first_seen_before": "yesterday"},
+            "rule.first_seen_before: not an ISO 8601 date: 'yesterday'",
+        ),
+        ({"attribute": "country", "in": ["GB", None]}, "rule.in[1]: expected a string or a number"),
+        (
+            {"size": {"gte": 1}, "consent": "sms"},
+            "rule: one condition per object, got 'size' and 'consent'; combine them with all "
+            "or any",
+        ),
+        (
+            [1],
+            "rule: expected a condition object with one of: all, any, not, attribute, "
+            "identifier, event, consent, size, first_seen_before",
+        ),
     ],
 )
 def test_invalid_rules_name_the_offending_part(rule: Any, message: str) -> None:
@@ -122,23 +152,28 @@ comparison = st.dictionaries(
 scalar = st.sampled_from(["GB", "gb", "FR", "Great Britain", "30", "12", "vip", "b"]) | (
     st.sampled_from([30, 12, 41.5, 7, 0])
 )
-attribute = st.builds(
-    lambda name, op, value: {"attribute": name, op: value},
-    st.sampled_from(["country", "age", "tier", "tags", "missing"]),
-    st.sampled_from(["equals", "contains", "gt", "gte", "lt", "lte"]),
-    scalar,
-) | st.builds(
-    lambda name, values: {"attribute": name, "in": values},
-    st.sampled_from(["country", "age", "tags"]),
-    st.lists(scalar, min_size=1, max_size=3),
-) | st.builds(
-    lambda name, flag: {"attribute": name, "exists": flag},
-    st.sampled_from(["country", "tags", "missing"]),
-    st.booleans(),
-) | st.builds(
-    lambda name, flag: {"attribute": name, "equals": flag},
-    st.sampled_from(["country", "tier"]),
-    st.booleans(),
+attribute = (
+    st.builds(
+        lambda name, op, value: {"attribute": name, op: value},
+        st.sampled_from(["country", "age", "tier", "tags", "missing"]),
+        st.sampled_from(["equals", "contains", "gt", "gte", "lt", "lte"]),
+        scalar,
+    )
+    | st.builds(
+        lambda name, values: {"attribute": name, "in": values},
+        st.sampled_from(["country", "age", "tags"]),
+        st.lists(scalar, min_size=1, max_size=3),
+    )
+    | st.builds(
+        lambda name, flag: {"attribute": name, "exists": flag},
+        st.sampled_from(["country", "tags", "missing"]),
+        st.booleans(),
+    )
+    | st.builds(
+        lambda name, flag: {"attribute": name, "equals": flag},
+        st.sampled_from(["country", "tier"]),
+        st.booleans(),
+    )
 )
 event_name = st.sampled_from(["Order Completed", "Page Viewed", "Never"])
 days = st.sampled_from([1, 7, 30, 90, 365])
@@ -172,20 +207,22 @@ leaf = (
         st.sampled_from(["granted", "denied", "unknown"]),
     )
     | st.builds(lambda c: {"size": c}, comparison)
-    | st.builds(
-        lambda d: {"first_seen_before": d}, st.sampled_from(["2025-06-01", "2026-01-01"])
-    )
+    | st.builds(lambda d: {"first_seen_before": d}, st.sampled_from(["2025-06-01", "2026-01-01"]))
 )
 rules = st.recursive(
     leaf,
-    lambda inner: st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3))
-    | st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3))
-    | st.builds(lambda x: {"not": x}, inner),
+    lambda inner: (
+        st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3))
+        | st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3))
+        | st.builds(lambda x: {"not": x}, inner)
+    ),
     max_leaves=6,
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(raw=rules)
 def test_compiled_sql_agrees_with_the_reference_evaluator(
     people_store: PeopleStore, raw: dict[str, Any]

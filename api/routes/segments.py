@@ -23,6 +23,7 @@ from ..errors import problem_responses  # noqa: TID251, TID252
 from ..segment_models import (  # noqa: TID251, TID252
     SegmentCountPublic,
     SegmentCreate,
+    SegmentDeletedPublic,
     SegmentListPublic,
     SegmentMemberPublic,
     SegmentMembersPublic,
@@ -100,14 +101,12 @@ def get_segment(name: Name, handle: ServiceDep) -> SegmentPublic:
     return SegmentPublic(**record.to_json())
 
 
-@segments.delete(
-    "/{name}", status_code=204, response_class=Response, responses=problem_responses(404, 503)
-)
-def delete_segment(name: Name, handle: ServiceDep) -> Response:
-    """Delete the segment's rule (profiles are untouched)."""
+@segments.delete("/{name}", responses=problem_responses(404, 422, 503))
+def delete_segment(name: Name, handle: ServiceDep) -> SegmentDeletedPublic:
+    """Delete the segment's rule (profiles are untouched); 404 when there is none."""
     with handle as service:
         SegmentService(service).delete(name)
-    return Response(status_code=204)
+    return SegmentDeletedPublic(name=name, deleted=True)
 
 
 @segments.get("/{name}/count", responses=problem_responses(404, 422, 503))

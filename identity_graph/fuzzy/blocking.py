@@ -72,11 +72,15 @@ def _pairs_within(order: IntArray, starts: IntArray, sizes: IntArray) -> tuple[I
     return np.concatenate(ii), np.concatenate(jj)
 
 
-def candidate_pairs(rule: MatchRule, table: RecordTable) -> Blocks:
+def candidate_pairs(
+    rule: MatchRule, table: RecordTable, keys: list[list[str]] | None = None
+) -> Blocks:
+    """Each pair of records sharing a block of any key, once, as `(i, j)` with `i < j`;
+    `keys` is `block_keys(rule, table)` when the caller has it already."""
     n = len(table)
     codes: list[IntArray] = []
     skipped: list[tuple[str, int]] = []
-    for key, values in zip(rule.blocking, block_keys(rule, table), strict=True):
+    for key, values in zip(rule.blocking, keys or block_keys(rule, table), strict=True):
         arr = np.asarray(values, dtype=object)
         present = np.flatnonzero(arr != "")
         if len(present) < 2:

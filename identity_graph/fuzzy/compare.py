@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -29,7 +30,7 @@ Levels = npt.NDArray[np.int8]
 Floats = npt.NDArray[np.float32]
 CHUNK = 500_000
 
-_SCORERS = {
+_SCORERS: dict[str, tuple[Any, float]] = {
     "jaro_winkler": (JaroWinkler.normalized_similarity, 1.0),
     "levenshtein": (Levenshtein.normalized_similarity, 1.0),
     "token_set": (fuzz.token_set_ratio, 100.0),
@@ -145,11 +146,11 @@ def _date_field(
     da = [v.replace("-", "") for v in a.tolist()]
     db = [v.replace("-", "") for v in b.tolist()]
     osa = np.asarray(process.cpdist(da, db, scorer=OSA.distance, workers=-1), dtype=np.int32)
-    # day/month transposed: YYYY-MM-DD vs YYYY-DD-MM
-    swapped = np.array(
-        [x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7] for x, y in zip(a, b)],
-        dtype=bool,
-    )
+    # day/month transposed: YYYY-MM-DD vs YYYY-DD-MM (an impossible date still compares)
+    col = table.values[f.attribute]
+    flipped = np.array([v[:5] + v[8:10] + "-" + v[5:7] if v else "" for v in col.tolist()])
+    flipped = flipped.astype(object)
+    swapped = (flipped[i] == b) & ~missing
     levels = np.zeros(len(i), dtype=np.int8)
     levels[osa <= 1] = 1
     levels[swapped] = 2

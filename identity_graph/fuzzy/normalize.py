@@ -4,7 +4,8 @@ Steps (a field lists the ones it wants, applied in this order): `accents` (NFKD,
 marks dropped), `case` (casefold), `punctuation` (to spaces), `whitespace` (collapsed),
 `nicknames` (each token mapped to its canonical first name), `address` (street-type
 abbreviations expanded: St -> street), `date` (any common format to ISO `YYYY-MM-DD`),
-`digits` (only the digits and a decimal point kept).
+`digits` (only the digits and a decimal point kept), `nospace` (every space removed: postcodes,
+national ids).
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ def make_normalizer(
             text = _PUNCT.sub(" ", text)
         if "whitespace" in steps or "nicknames" in steps or "address" in steps:
             text = _SPACES.sub(" ", text).strip()
+        if "nospace" in steps:
+            text = _SPACES.sub("", text)
         if "nicknames" in steps:
             text = " ".join(table.get(w, w) for w in text.split(" "))
         if "address" in steps:

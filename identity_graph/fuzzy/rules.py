@@ -47,6 +47,7 @@ NORMALIZATIONS = (
     "address",
     "date",
     "digits",
+    "nospace",
 )
 DEFAULT_LEVELS: dict[str, tuple[float, ...]] = {
     "exact": (),
@@ -299,15 +300,17 @@ DEFAULT_RULES_TOML = """
 [[fuzzy.rules]]
 name = "person"
 record_types = ["*"]
-link_threshold = 0.9
+link_threshold = 0.8
 review_threshold = 0.5
 required = ["first_name", "dob"]
 blocking = [
-  ["last_name[:3]", "dob_year"],
-  ["first_name[:3]", "dob_year"],
+  ["last_name[:3]", "first_name[:1]", "dob_year"],
+  ["first_name[:3]", "dob[:7]"],
   ["postcode", "first_name[:1]"],
   ["national_id"],
-  ["phonetic(last_name)", "phonetic(first_name)"],
+  ["dob", "postcode"],
+  ["dob", "address[:4]"],
+  ["phonetic(last_name)", "phonetic(first_name)", "dob_year"],
 ]
 
 [[fuzzy.rules.fields]]
@@ -333,13 +336,18 @@ normalize = ["case", "accents", "punctuation", "whitespace", "address"]
 [[fuzzy.rules.fields]]
 attribute = "postcode"
 comparison = "exact"
-normalize = ["case", "punctuation", "whitespace"]
+normalize = ["case", "punctuation", "nospace"]
 
 [[fuzzy.rules.fields]]
 attribute = "national_id"
 comparison = "levenshtein"
-normalize = ["case", "punctuation", "whitespace"]
+normalize = ["case", "punctuation", "nospace"]
 levels = [0.85]
+
+[[fuzzy.rules.fields]]
+attribute = "phone"
+comparison = "exact"
+normalize = ["digits"]
 """
 
 

@@ -97,5 +97,8 @@ class Dialect(ABC, Generic[F]):
         """One row, one column: how many live profiles match."""
 
     @abstractmethod
-    def members(self, rule: Condition, now: datetime, *, after: int | None, limit: int) -> Query:
-        """Ids of matching live profiles greater than `after`, ascending, at most `limit`."""
+    def members(
+        self, rule: Condition, now: datetime, *, after: int | None, limit: int | None
+    ) -> Query:
+        """Ids of matching live profiles greater than `after`, ascending, at most `limit`
+        (None: all of them, which is how an export reads a segment in one query)."""

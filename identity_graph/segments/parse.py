@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -293,6 +293,17 @@ def parse_rule(raw: Any) -> Condition:
     return _Parser().condition(raw, "rule", 0)
 
 
+def _plain(data: Any) -> Any:
+    """YAML reads unquoted dates as date objects; the language (and JSON) wants ISO text."""
+    if isinstance(data, date):
+        return data.isoformat()
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
 def decode_rule_text(text: str, origin: str, *, yaml: bool = False) -> Any:
     """JSON text (or YAML when `yaml`) to plain data; errors name the origin and position."""
     if yaml:
@@ -301,7 +312,7 @@ def decode_rule_text(text: str, origin: str, *, yaml: bool = False) -> Any:
         except ImportError as e:
             raise InputError(f"{origin}: YAML rules need PyYAML (pip install pyyaml)") from e
         try:
-            return pyyaml.safe_load(text)
+            return _plain(pyyaml.safe_load(text))
         except pyyaml.YAMLError as e:
             raise InputError(f"{origin}: invalid YAML: {e}") from e
     try:

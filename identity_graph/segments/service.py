@@ -140,14 +140,11 @@ class SegmentService:
         return ids, (ids[-1] if len(ids) == limit else None)
 
     def iter_member_ids(self, rule: Condition, now: datetime) -> Iterator[list[int]]:
-        after: int | None = None
-        while True:
-            ids = self.segments.members(rule, now, after=after, limit=PAGE)
-            if ids:
-                yield ids
-            if len(ids) < PAGE:
-                return
-            after = ids[-1]
+        """Member ids in pages of PAGE, from ONE evaluation of the rule (re-running the query
+        per page would repeat its aggregations over all events once per page)."""
+        ids = self.segments.members(rule, now, after=None, limit=None)
+        for start in range(0, len(ids), PAGE):
+            yield ids[start : start + PAGE]
 
     def rows(
         self, rule: Condition, fields: Sequence[Field], now: datetime

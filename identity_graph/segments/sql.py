@@ -230,12 +230,14 @@ class SqliteDialect(Dialect[Sql]):
         pred = self.compile_predicate(rule, now)
         return Query(f"SELECT count(*) FROM profiles p WHERE {LIVE} AND {pred.text}", pred.params)
 
-    def members(self, rule: Condition, now: datetime, *, after: int | None, limit: int) -> Query:
+    def members(
+        self, rule: Condition, now: datetime, *, after: int | None, limit: int | None
+    ) -> Query:
         pred = self.compile_predicate(rule, now)
         return Query(
             f"SELECT p.id FROM profiles p WHERE {LIVE} AND p.id > ? AND {pred.text} "
             "ORDER BY p.id LIMIT ?",
-            (after if after is not None else 0, *pred.params, limit),
+            (after if after is not None else 0, *pred.params, -1 if limit is None else limit),
         )
 
 

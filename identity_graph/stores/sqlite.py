@@ -474,8 +474,8 @@ class SQLiteStore:
         # Sequence numbers are assigned here (the write lock is held) so rows go in one batch.
         row = cur.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
         first = int(row[0]) + 1
-        rows = []
-        members = []
+        rows: list[tuple[Any, ...]] = []
+        members: list[tuple[int, int]] = []
         for seq, ev in enumerate(events, first):
             ev.seq = seq
             rows.append(

@@ -185,24 +185,36 @@ class SQLitePrivacyStore:
             removed[table] = removed.get(table, 0) + self.conn.execute(sql).rowcount
         return removed
 
+    # (table, key columns, column, holds JSON): free text that may mention an identifier
+    _PAYLOADS = (
+        ("attributes", "rowid", "value", True),
+        ("events", "rowid", "properties", True),
+        ("links", "a, b, rule", "details", True),
+        ("links", "a, b, rule", "samples", True),
+        ("overrides", "id", "reason", False),
+    )
+
     def rewrite_payloads(self, needles: Sequence[str], rewrite: Callable[[Any], Any]) -> int:
-        """Apply `rewrite` to every attribute value and event properties (decoded JSON) whose
-        text contains one of `needles`; store the result where it changed. Returns how many."""
+        """Apply `rewrite` to stored free text that contains one of `needles` (attribute
+        values, event properties, link details and samples, override reasons; JSON decoded)
+        and store the result where it changed. Returns how many values changed."""
         if not needles:
             return 0
         changed = 0
-        for table, column in (("attributes", "value"), ("events", "properties")):
+        search = json.dumps(sorted(set(needles)))
+        for table, key, column, is_json in self._PAYLOADS:
             rows = self.conn.execute(
-                f"SELECT rowid, {column} FROM {table} WHERE EXISTS (SELECT 1 FROM json_each(?) n "
+                f"SELECT {key}, {column} FROM {table} WHERE EXISTS (SELECT 1 FROM json_each(?) n "
                 f"WHERE instr({table}.{column}, n.value) > 0)",
-                (json.dumps(sorted(set(needles))),),
+                (search,),
             ).fetchall()
             updates = []
-            for rowid, text in rows:
-                new = json.dumps(rewrite(json.loads(text)))
+            for *ids, text in rows:
+                new = json.dumps(rewrite(json.loads(text))) if is_json else rewrite(text)
                 if new != text:
-                    updates.append((new, rowid))
-            self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", updates)
+                    updates.append((new, *ids))
+            where = " AND ".join(f"{k.strip()} = ?" for k in key.split(","))
+            self.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {where}", updates)
             changed += len(updates)
         return changed
 

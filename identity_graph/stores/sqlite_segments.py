@@ -64,7 +64,7 @@ class SQLiteSegmentStore:
         return int(rows[0][0])
 
     def members(
-        self, rule: Condition, now: datetime, *, after: int | None, limit: int
+        self, rule: Condition, now: datetime, *, after: int | None, limit: int | None
     ) -> list[int]:
         rows = self._run(self.dialect.members(rule, now, after=after, limit=limit))
         return [int(r[0]) for r in rows]
