@@ -312,14 +312,20 @@ def _export(ctx: Context, out: Path | None, write: Callable[[IdentityService, An
             click.echo(f"wrote {n} rows to {out}", err=True)
 
 
-@export.command("assignments")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option(
+csv_format_option = click.option(
+    "--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True
+)
+out_file_option = click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Output file (default stdout).",
 )
+
+
+@export.command("assignments")
+@csv_format_option
+@out_file_option
 @pass_ctx
 @handle_errors
 def export_assignments(ctx: Context, fmt: str, out: Path | None) -> None:
@@ -328,13 +334,8 @@ def export_assignments(ctx: Context, fmt: str, out: Path | None) -> None:
 
 
 @export.command("records")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Output file (default stdout).",
-)
+@csv_format_option
+@out_file_option
 @pass_ctx
 @handle_errors
 def export_records(ctx: Context, fmt: str, out: Path | None) -> None:

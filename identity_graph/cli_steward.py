@@ -273,44 +273,41 @@ def unlink(ctx: CliContext, a: str, b: str, actor: str, reason: str, as_json: bo
     _decision(data, as_json)
 
 
-@cli.command()
-@click.argument("identifier")
-@click.argument("value", required=False)
-@actor_option
-@reason_option
-@json_option
-@pass_ctx
-@handle_errors
-def block(
-    ctx: CliContext, identifier: str, value: str | None, actor: str, reason: str, as_json: bool
-) -> None:
-    """Make TYPE VALUE generic: its links stop counting; profiles it held together split."""
-    id_type, raw = parse_identifier(identifier, value)
-    with ctx.service(create=False) as svc:
-        data = StewardService(svc).block(f"{id_type}:{raw}", actor=actor, reason=reason).to_json()
-    _decision(data, as_json)
+def _block_command(name: str, unblock: bool, help_text: str) -> None:
+    @cli.command(name, help=help_text)
+    @click.argument("identifier")
+    @click.argument("value", required=False)
+    @actor_option
+    @reason_option
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def command(
+        ctx: CliContext,
+        identifier: str,
+        value: str | None,
+        actor: str,
+        reason: str,
+        as_json: bool,
+    ) -> None:
+        id_type, raw = parse_identifier(identifier, value)
+        with ctx.service(create=False) as svc:
+            result = StewardService(svc).block(
+                f"{id_type}:{raw}", actor=actor, reason=reason, unblock=unblock
+            )
+        _decision(result.to_json(), as_json)
 
 
-@cli.command()
-@click.argument("identifier")
-@click.argument("value", required=False)
-@actor_option
-@reason_option
-@json_option
-@pass_ctx
-@handle_errors
-def unblock(
-    ctx: CliContext, identifier: str, value: str | None, actor: str, reason: str, as_json: bool
-) -> None:
-    """Undo `block`: the value links again and the profiles it joins are re-clustered."""
-    id_type, raw = parse_identifier(identifier, value)
-    with ctx.service(create=False) as svc:
-        data = (
-            StewardService(svc)
-            .block(f"{id_type}:{raw}", actor=actor, reason=reason, unblock=True)
-            .to_json()
-        )
-    _decision(data, as_json)
+_block_command(
+    "block",
+    False,
+    "Make TYPE VALUE generic: its links stop counting; profiles it held together split.",
+)
+_block_command(
+    "unblock",
+    True,
+    "Undo `block`: the value links again and the profiles it joins are re-clustered.",
+)
 
 
 @cli.command()
