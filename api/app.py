@@ -3,7 +3,7 @@
 The service (store + config) is opened by the lifespan handler when the server starts, kept
 on `app.state.service` behind a lock (see `deps.ServiceHandle`), and closed at shutdown.
 
-Every route depends on `auth.authorize` (API key and role) and `deps.check_string_limits`.
+Every route depends on `auth.authorize` (API key and role) and `deps.check_input_limits`.
 Middleware, outermost first: `ObservabilityMiddleware` (metrics, one log line per request),
 `MaskingMiddleware` (masks PII for keys without the `pii` scope), `BodySizeLimit`.
 
@@ -27,7 +27,7 @@ from identity_graph.errors import ConfigError
 from identity_graph.service import IdentityService
 
 from .auth import authorize  # noqa: TID251
-from .deps import ServiceHandle, check_string_limits  # noqa: TID251
+from .deps import ServiceHandle, check_input_limits  # noqa: TID251
 from .errors import install_error_handlers, problem_response  # noqa: TID251
 from .masking import MaskingMiddleware  # noqa: TID251
 from .metrics import PROMETHEUS_MEDIA_TYPE, Metrics, ObservabilityMiddleware  # noqa: TID251
@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         summary="Resolve identifiers into golden profiles.",
         lifespan=lifespan,
-        dependencies=[Depends(authorize), Depends(check_string_limits)],
+        dependencies=[Depends(authorize), Depends(check_input_limits)],
     )
     app.state.settings = settings
     app.state.service = None

@@ -1,5 +1,5 @@
 """Dependencies the routes declare through `Annotated` aliases: `ServiceDep`, `SettingsDep`;
-and `check_string_limits`, which `create_app` puts on every route."""
+and `check_input_limits`, which `create_app` puts on every route."""
 
 from __future__ import annotations
 
@@ -77,7 +77,31 @@ def _too_long(where: str, length: int, limit: int) -> ApiProblem:
     )
 
 
+MAX_INT = 2**63 - 1  # what the stores can hold (SQLite INTEGER, Neo4j integer)
+
+
+def _out_of_range(where: str) -> ApiProblem:
+    return ApiProblem(
+        422,
+        "out-of-range",
+        "Number out of range",
+        f"{where} is outside the integer limit of +/-{MAX_INT}",
+        field=where,
+        limit=MAX_INT,
+    )
+
+
+def _check_scalar_text(where: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise _too_long(where, len(value), limit)
+    digits = value.strip().lstrip("+-")
+    if digits.isascii() and digits.isdigit() and int(digits) > MAX_INT:
+        raise _out_of_range(where)
+
+
 def _check_json(data: Any, where: str, limit: int) -> None:
+    if isinstance(data, int) and not isinstance(data, bool) and abs(data) > MAX_INT:
+        raise _out_of_range(where or "body")
     if isinstance(data, str):
         if len(data) > limit:
             raise _too_long(where or "body", len(data), limit)
@@ -91,18 +115,18 @@ def _check_json(data: Any, where: str, limit: int) -> None:
             _check_json(v, f"{where}.{i}" if where else str(i), limit)
 
 
-async def check_string_limits(request: Request) -> None:
+async def check_input_limits(request: Request) -> None:
     """422 naming `Settings.max_string_chars` for any longer string in the path, the query or
-    a JSON body. The `events` of POST /v1/ingest are left to the ingest itself, which rejects
-    a bad event on its own (with its reason) and takes the rest."""
+    a JSON body, and for an integer beyond 64 bits there (the stores cannot hold it). The
+    `events` of POST /v1/ingest are left to the ingest itself, which rejects a bad event on
+    its own (with its reason) and takes the rest."""
     settings = await get_settings(request)
     limit = settings.max_string_chars
     for name, value in request.path_params.items():
-        if isinstance(value, str) and len(value) > limit:
-            raise _too_long(name, len(value), limit)
+        if isinstance(value, str):
+            _check_scalar_text(name, value, limit)
     for name, value in request.query_params.multi_items():
-        if len(value) > limit:
-            raise _too_long(name, len(value), limit)
+        _check_scalar_text(name, value, limit)
     if request.method in ("GET", "HEAD", "DELETE"):
         return
     if not request.headers.get("content-type", "").startswith("application/json"):

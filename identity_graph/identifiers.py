@@ -26,7 +26,7 @@ class Normalizer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._placeholders = config.placeholders
-        self._cached = lru_cache(maxsize=1_000_000)(self._normalize_uncached)
+        self._cached = lru_cache(maxsize=262_144)(self._normalize_uncached)
 
     def normalize(self, id_type: str, raw: object) -> str | None:
         if raw is None:

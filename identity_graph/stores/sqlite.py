@@ -61,7 +61,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA secure_delete = ON")
         self.conn.execute("PRAGMA temp_store = MEMORY")
-        self.conn.execute("PRAGMA cache_size = -200000")
+        self.conn.execute("PRAGMA cache_size = -65536")
         self._depth = 0
 
     # -- lifecycle -------------------------------------------------------------------------
