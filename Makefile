@@ -38,6 +38,8 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/fuzzy.py
+	$(BIN)/python benchmarks/segments.py
 
 wheel-check: $(STAMP)
 	bash .ci/wheel-check

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
@@ -147,7 +148,9 @@ async def authorize(
             if needed is None:
                 return Principal(key_id="-", role="", pii=False)
             raise _unauthorized("an API key is required (header X-API-Key)")
-        key = ring.verify(presented)
+        key = ring.cached(presented)
+        if key is None:  # first use in this process: scrypt, off the event loop
+            key = await anyio.to_thread.run_sync(ring.verify, presented)
         if key is None:
             raise _unauthorized("unknown or invalid API key")
         principal = Principal(key_id=key.id, role=key.role, pii=key.pii)

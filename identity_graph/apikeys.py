@@ -180,6 +180,7 @@ class KeyRing:
     _by_id: dict[str, ApiKey] = field(init=False)
     _verified: dict[bytes, ApiKey] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _slow: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._by_id = {k.id: k for k in self.keys}
@@ -193,11 +194,27 @@ class KeyRing:
         """False when no key is configured: the server then runs open, on loopback only."""
         return bool(self.keys)
 
+    def cached(self, presented: str) -> ApiKey | None:
+        """The key when `presented` was verified before in this process (no hashing)."""
+        fast = hashlib.sha256(presented.encode("utf-8")).digest()
+        with self._lock:
+            return self._verified.get(fast)
+
     def verify(self, presented: str) -> ApiKey | None:
+        """The key `presented` is, or None. Slow (scrypt) the first time per key; one check
+        at a time, so a burst of requests with a new key hashes it once."""
         if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
             return None
         # Cache of keys already checked, by a fast digest (never the key itself).
         fast = hashlib.sha256(presented.encode("utf-8")).digest()
+        with self._lock:
+            hit = self._verified.get(fast)
+        if hit is not None:
+            return hit
+        with self._slow:
+            return self._verify_slow(presented, fast)
+
+    def _verify_slow(self, presented: str, fast: bytes) -> ApiKey | None:
         with self._lock:
             hit = self._verified.get(fast)
         if hit is not None:

@@ -93,6 +93,7 @@ class Config:
     survivorship_default: str = "most_recent"
     survivorship: dict[str, str] = field(default_factory=dict)
     erasure_allow_with_new_consent: bool = True
+    fuzzy: dict[str, Any] = field(default_factory=dict)  # the raw [fuzzy] table; see fuzzy/rules
     link_sample_size: int = 5
     batch_size: int = 20000
 
@@ -153,6 +154,7 @@ def config_from_dict(data: dict[str, Any], origin: str = "config") -> Config:
         "sources",
         "survivorship",
         "erasure",
+        "fuzzy",
     }
     unknown = set(data) - known
     if unknown:
@@ -206,6 +208,8 @@ def config_from_dict(data: dict[str, Any], origin: str = "config") -> Config:
     for name, raw in data.get("sources", {}).items():
         sources[name] = source_from_dict(name, raw, f"{origin}: sources.{name}")
     changes["sources"] = sources
+    if "fuzzy" in data:
+        changes["fuzzy"] = _get(data, "fuzzy", dict, origin)
     erasure = data.get("erasure", {})
     if set(erasure) - {"allow_with_new_consent"}:
         raise ConfigError(f"{origin}: unknown key(s) in [erasure]: {sorted(set(erasure))}")

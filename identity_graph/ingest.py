@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from identity_graph.config import Config
+from identity_graph.fuzzy.pipeline import fuzzy_incremental
+from identity_graph.fuzzy.rules import RuleSet
 from identity_graph.matching import aggregate_links, merge_link, star_centre, star_links
 from identity_graph.models import IdKey, Link, Observation, Reject, utc_now
 from identity_graph.resolve import ResolveOutcome, Resolver
@@ -36,7 +38,11 @@ class BatchResult:
 
 
 def ingest_batch(
-    store: Store, config: Config, observations: Sequence[Observation], now: datetime | None = None
+    store: Store,
+    config: Config,
+    observations: Sequence[Observation],
+    now: datetime | None = None,
+    fuzzy_rules: RuleSet | None = None,
 ) -> BatchResult:
     now = now or utc_now()
     result = BatchResult()
@@ -88,4 +94,6 @@ def ingest_batch(
         result.outcome = Resolver(store, config).incremental(
             set(sightings), merged, set(deltas) - set(old), now
         )
+        if fuzzy_rules is not None and fuzzy_rules.rules:
+            result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, fresh, now))
     return result

@@ -14,6 +14,8 @@ import networkx as nx
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
 from identity_graph.explain import counts, path_json, profile_graph, strongest_path
+from identity_graph.fuzzy.pipeline import full_pass
+from identity_graph.fuzzy.rules import rules_from_dict
 from identity_graph.history import CHANGE_KINDS, joined_by, members_as_of
 from identity_graph.identifiers import InvalidIdentifier, Normalizer
 from identity_graph.ingest import BatchResult, ingest_batch
@@ -133,6 +135,10 @@ class IdentityService:
         self.store = store
         self.config = config
         self.normalizer = Normalizer(config)
+        # Fuzzy rules run on ingest and recluster only when the config has a [fuzzy] table.
+        self.fuzzy_rules = (
+            rules_from_dict({"fuzzy": config.fuzzy}, "config") if config.fuzzy else None
+        )
 
     @classmethod
     def open(
@@ -196,7 +202,7 @@ class IdentityService:
         return summary
 
     def _flush(self, batch: list[Observation], summary: LoadSummary, rejects: Any) -> None:
-        result = ingest_batch(self.store, self.config, batch)
+        result = ingest_batch(self.store, self.config, batch, fuzzy_rules=self.fuzzy_rules)
         summary.new += result.new
         summary.duplicates += result.duplicates
         for reject in result.suppressed:  # erased people: rejected and counted, never silent
@@ -229,7 +235,9 @@ class IdentityService:
                 if key in existing or key in seen:
                     duplicates.add(index)
                 seen.add(key)
-            batch = ingest_batch(self.store, self.config, [o for _, o in accepted])
+            batch = ingest_batch(
+                self.store, self.config, [o for _, o in accepted], fuzzy_rules=self.fuzzy_rules
+            )
             suppressed = {r.line: r for r in batch.suppressed}
             profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
             for index, obs in accepted:
@@ -297,6 +305,8 @@ class IdentityService:
 
     # -- clustering -------------------------------------------------------------------------
     def recluster(self) -> ResolveOutcome:
+        if self.fuzzy_rules is not None and self.fuzzy_rules.rules:
+            full_pass(self.store, self.config, self.fuzzy_rules)
         with self.store.transaction():
             return Resolver(self.store, self.config).recompute(None, utc_now(), reason="recluster")
 

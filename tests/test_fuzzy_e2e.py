@@ -153,3 +153,36 @@ def test_incremental_matches_new_records_against_their_blocks(
     }
     scores = pair_scores(predicted, _truth(persons))
     assert scores.f1 >= 0.95, scores
+
+
+def test_incremental_before_any_full_pass_uses_the_prior_model(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "prior.db")
+    store.init()
+    config, rules = Config(), default_rules()
+    ts = datetime(2024, 1, 1, tzinfo=UTC)
+    person = {
+        "first_name": "Katherine",
+        "last_name": "O'Neil",
+        "dob": "1984-07-02",
+        "address": "12 Mill Road",
+        "postcode": "AB1 2CD",
+    }
+    twin = {**person, "first_name": "Maria"}  # same household and birthday, another person
+    rows = [
+        ("a1", person),
+        ("b1", {**person, "first_name": "Kate", "dob": "02/07/1984", "address": "12 Mill Rd"}),
+        ("a2", twin),
+    ]
+    try:
+        for key, attrs in rows:
+            obs = [Observation("s", key, ts, (("crm_id", key),), attrs)]
+            ingest_batch(store, config, obs)
+            fuzzy_incremental(store, config, rules, obs)
+        fuzzy = [ln for ln in store.iter_links() if ln.rule == "fuzzy:person"]
+        assert [(ln.a, ln.b) for ln in fuzzy] == [(("crm_id", "a1"), ("crm_id", "b1"))]
+        assert fuzzy[0].details["fields"]["first_name"]["level"] == 3  # Kate = Katherine
+        profiles = store.resolve_many([("crm_id", "a1"), ("crm_id", "b1"), ("crm_id", "a2")])
+        assert profiles[("crm_id", "a1")] == profiles[("crm_id", "b1")]
+        assert profiles[("crm_id", "a2")] != profiles[("crm_id", "a1")]
+    finally:
+        store.close()

@@ -1,0 +1,296 @@
+"""HTTP API load benchmark (`make bench-api`): `idgraph serve` on 127.0.0.1 at 1 and 2 workers.
+
+* resolve: open loop. Requests are scheduled at a fixed rate (default 1,000/s) for a fixed
+  time; a pool of client threads sends each one at its scheduled time or as soon as a thread
+  is free, and latency is measured from the *scheduled* time, so a server that falls behind
+  shows it in the percentiles (no coordinated omission). Half the lookups are hits (e-mail
+  addresses of loaded profiles), half misses (404).
+* ingest: 1,000-event batches of new identify events, sent by two client threads; reports
+  events/s (accepted events / wall time) and per-batch latency.
+
+The server runs with API keys (a reader key with the `pii` scope for resolve, a steward key
+for ingest), so auth is in the measured path. Errors are transport failures and 5xx answers;
+the count of each status is printed too (404 for a miss, 422 for a generated e-mail that is
+not valid). Bounded: a few seconds per phase.
+
+    .venv/bin/python benchmarks/api_load.py [--rate 1000] [--seconds 10] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent
+IDGRAPH = str(BIN / "idgraph")
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({model or '?'}), "
+        f"Python {platform.python_version()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def prepare(work: Path, persons: int) -> tuple[str, list[str], str, str]:
+    store = f"sqlite:///{work / 'bench.db'}"
+    subprocess.run(
+        [IDGRAPH, "generate", "--persons", str(persons), "--out", str(work / "data")],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [IDGRAPH, "--store", store, "load", str(work / "data" / "events.jsonl"), "--source", "web"],
+        check=True,
+        capture_output=True,
+    )
+    emails: list[str] = []
+    with open(work / "data" / "events.jsonl", encoding="utf-8") as f:
+        for line in f:
+            try:
+                traits = json.loads(line).get("traits") or {}
+            except (ValueError, AttributeError):
+                continue  # the generator writes some malformed lines on purpose
+            if isinstance(traits.get("email"), str):
+                emails.append(traits["email"])
+    keys = work / "keys.json"
+    reader = subprocess.run(
+        [IDGRAPH, "apikey", "create", "--role", "reader", "--pii", "--keys-file", str(keys)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    steward = subprocess.run(
+        [IDGRAPH, "apikey", "create", "--role", "steward", "--pii", "--keys-file", str(keys)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return store, sorted(set(emails)), reader, steward
+
+
+def start_server(
+    store: str, keys: Path, workers: int, work: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    log = open(work / f"server-{workers}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [IDGRAPH, "--store", store, "serve", "--port", str(port), "--workers", str(workers),
+         "--keys-file", str(keys)],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def resolve_phase(
+    base: str, key: str, emails: list[str], rate: float, seconds: float, threads: int
+) -> dict[str, Any]:
+    rng = random.Random(7)
+    total = int(rate * seconds)
+    plan = [
+        (
+            i / rate,
+            rng.choice(emails) if i % 2 == 0 else f"miss-{i}-{rng.random():.6f}@example.org",
+        )
+        for i in range(total)
+    ]
+    todo: queue.Queue[tuple[float, str] | None] = queue.Queue()
+    latencies: list[float] = []
+    errors: list[str] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as client:
+            client.get("/healthz")  # connect before the clock starts
+            while True:
+                item = todo.get()
+                if item is None:
+                    return
+                offset, email = item
+                scheduled = start + offset
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                try:
+                    r = client.get("/v1/resolve", params={"type": "email", "value": email})
+                    err = f"status {r.status_code}" if r.status_code >= 500 else ""
+                    with lock:
+                        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                except httpx.HTTPError as e:
+                    err = type(e).__name__
+                done = time.perf_counter()
+                with lock:
+                    latencies.append((done - scheduled) * 1000)
+                    if err:
+                        errors.append(err)
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for item in plan:
+        todo.put(item)
+    for _ in pool:
+        todo.put(None)
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {
+        "requests": total,
+        "req_per_s": total / elapsed,
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "errors": len(errors),
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
+def ingest_phase(base: str, key: str, batches: int, batch_size: int, tag: str) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    accepted = 0
+    lock = threading.Lock()
+    counter = iter(range(batches))
+
+    def event(n: int) -> dict[str, Any]:
+        return {
+            "type": "identify",
+            "messageId": f"bench-{tag}-{n}",
+            "timestamp": "2026-01-05T10:00:00Z",
+            "userId": f"bench-{tag}-user-{n}",
+            "anonymousId": f"bench-{tag}-anon-{n // 2}",
+            "traits": {"email": f"bench.{tag}.{n}@example.org"},
+        }
+
+    def worker() -> None:
+        nonlocal accepted
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as client:
+            while True:
+                with lock:
+                    b = next(counter, None)
+                if b is None:
+                    return
+                body = {
+                    "source": "bench",
+                    "events": [event(b * batch_size + i) for i in range(batch_size)],
+                }
+                t0 = time.perf_counter()
+                try:
+                    r = client.post("/v1/ingest", json=body)
+                    n = r.json().get("accepted", 0) if r.status_code == 200 else 0
+                    err = "" if r.status_code == 200 else f"status {r.status_code}"
+                except httpx.HTTPError as e:
+                    n, err = 0, type(e).__name__
+                with lock:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                    accepted += n
+                    if err:
+                        errors.append(err)
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(2)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return {
+        "batches": batches,
+        "events_per_s": accepted / elapsed,
+        "accepted": accepted,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "errors": len(errors),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rate", type=float, default=1000.0, help="resolve requests per second")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of the resolve phase")
+    ap.add_argument("--threads", type=int, default=32, help="client threads for resolve")
+    ap.add_argument("--batches", type=int, default=20, help="1,000-event ingest batches")
+    ap.add_argument("--persons", type=int, default=2000, help="people in the preloaded store")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = ap.parse_args()
+
+    print(f"machine: {machine()}")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="idgraph-bench-api-") as tmp:
+        work = Path(tmp)
+        store, emails, reader, steward = prepare(work, args.persons)
+        print(f"store: {len(emails)} distinct e-mails loaded; resolve 50% hits / 50% misses")
+        for workers in args.workers:
+            proc, base = start_server(store, work / "keys.json", workers, work)
+            try:
+                res = resolve_phase(base, reader, emails, args.rate, args.seconds, args.threads)
+                ing = ingest_phase(base, steward, args.batches, 1000, f"w{workers}")
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            print(
+                f"workers={workers} resolve: target {args.rate:.0f} req/s, achieved "
+                f"{res['req_per_s']:.0f} req/s, p50 {res['p50_ms']:.2f} ms, "
+                f"p95 {res['p95_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, errors {res['errors']} "
+                f"(statuses {res['statuses']})"
+            )
+            print(
+                f"workers={workers} ingest: {ing['batches']} x 1,000-event batches, "
+                f"{ing['events_per_s']:.0f} events/s, batch p50 {ing['p50_ms']:.0f} ms, "
+                f"p99 {ing['p99_ms']:.0f} ms, errors {ing['errors']}"
+            )
+            results.append({"workers": workers, "resolve": res, "ingest": ing})
+    if args.json:
+        print(json.dumps({"machine": machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
