@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
 
-.PHONY: install demo test lint typecheck unit cypher-lint-deps bench wheel-check clean
+.PHONY: install demo test lint typecheck unit cypher-lint-deps bench bench-api wheel-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/fuzzy.py
 	$(BIN)/python benchmarks/segments.py
+
+bench-api: $(STAMP)
+	$(BIN)/python benchmarks/api_load.py
 
 wheel-check: $(STAMP)
 	bash .ci/wheel-check

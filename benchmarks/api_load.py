@@ -255,7 +255,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=float, default=1000.0, help="resolve requests per second")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the resolve phase")
-    ap.add_argument("--threads", type=int, default=32, help="client threads for resolve")
+    ap.add_argument("--threads", type=int, default=8, help="client threads for resolve")
     ap.add_argument("--batches", type=int, default=20, help="1,000-event ingest batches")
     ap.add_argument("--persons", type=int, default=2000, help="people in the preloaded store")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
