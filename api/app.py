@@ -87,6 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
     from .routes.segments import router as privacy_router  # noqa: TID251
 
     app.include_router(privacy_router, prefix="/v1")  # segments, consent, erasure
+    from .routes.review import router as review_router  # noqa: TID251
+
+    app.include_router(review_router, prefix="/v1")  # review queue, recluster preview
     app.include_router(health.router)
 
     @app.get("/metrics", include_in_schema=False)

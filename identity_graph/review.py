@@ -174,6 +174,8 @@ def review_items(store: Store, config: Config, limit: int = 50) -> list[ReviewIt
                 )
                 break
 
+    items.extend(_fuzzy_review_items(store, nodes))
+
     seen: set[str] = set()
     result = []
     for item in sorted(items, key=lambda i: (-i.score, i.id)):
@@ -196,3 +198,29 @@ def parse_item(item_id: str) -> tuple[str, IdKey, IdKey | None]:
         return (t, v)
 
     return kind, key(first), key(second) if second else None
+
+
+def _fuzzy_review_items(store: Store, nodes: dict[IdKey, Any]) -> list[ReviewItem]:
+    """Pairs a fuzzy rule scored inside its review band (SQLite stores that ran matching)."""
+    from identity_graph.stores.sqlite import SQLiteStore
+
+    if not isinstance(store, SQLiteStore):
+        return []
+    exists = store.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'review_items'"
+    ).fetchone()
+    if exists is None:
+        return []
+    from identity_graph.stores.sqlite_fuzzy import review_items as fuzzy_items
+
+    return [
+        ReviewItem(
+            "fuzzy",
+            0.6 + r.probability / 2,
+            nodes[r.a].profile_id if r.a in nodes else None,
+            f"fuzzy:{r.rule} match probability {r.probability:.2f} is in the review band",
+            *_pair(r.a, r.b),
+            {"rule": f"fuzzy:{r.rule}", "details": r.details},
+        )
+        for r in fuzzy_items(store, limit=10_000)
+    ]

@@ -546,3 +546,39 @@ def test_explain_names_the_blocked_value_that_keeps_two_identifiers_apart(
 def test_a_blocked_junk_value_can_be_unblocked(loaded: TestClient) -> None:
     ok(steward(loaded, "block", identifier="email:not an email"))
     ok(steward(loaded, "unblock", identifier="email:not an email"))
+
+
+# -- review queue and recluster preview --------------------------------------------------------
+def test_review_queue_lists_a_blocked_merge_and_a_decision_removes_it(client: TestClient) -> None:
+    ingest(
+        client,
+        [
+            ev("r1", 1, userId="u1", traits={"email": "shared@example.com"}),
+            ev("r2", 2, userId="u2", traits={"email": "shared@example.com"}),
+        ],
+    )
+    items = client.get("/v1/review", params={"limit": 50}).json()
+    blocked = [i for i in items if i["kind"] == "blocked_merge"]
+    assert blocked and "user_id" in blocked[0]["reason"]
+    item = blocked[0]["item"]
+    response = client.post(f"/v1/review/{item}", json={"decision": "reject", **STEWARD})
+    assert response.status_code == 200, response.text
+    assert item not in {i["item"] for i in client.get("/v1/review").json()}
+    overrides = client.get("/v1/steward/overrides").json()
+    assert any(o["kind"] == "never_link" for o in overrides)
+    bad = client.post("/v1/review/x", json={"decision": "maybe", **STEWARD})
+    assert bad.status_code == 422
+
+
+def test_recluster_preview_under_a_proposed_config_writes_nothing(loaded: TestClient) -> None:
+    before = loaded.get("/v1/stats").json()
+    same = loaded.post("/v1/recluster/preview", json={}).json()
+    assert (same["merges"], same["splits"]) == (0, 0)
+    strict = loaded.post(
+        "/v1/recluster/preview", json={"config_toml": "[clustering]\nlink_threshold = 0.9\n"}
+    ).json()
+    assert strict["splits"] >= 1 and strict["largest_changes"]
+    assert loaded.get("/v1/stats").json() == before
+    broken = loaded.post("/v1/recluster/preview", json={"config_toml": "[clustering"})
+    assert broken.status_code == 422
+    assert broken.headers["content-type"].startswith(PROBLEM)

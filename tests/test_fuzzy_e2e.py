@@ -233,3 +233,50 @@ def test_a_fuzzy_table_in_the_config_matches_on_ordinary_loads(tmp_path: Path) -
     for r in rows:
         by_profile.setdefault(r["profile_id"], set()).add(r["source"])
     assert sum(1 for sources in by_profile.values() if len(sources) == 2) > 20
+
+
+def test_review_band_pairs_join_the_review_queue_and_leave_it_when_decided(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from identity_graph.cli import cli
+
+    runner = CliRunner()
+    out = tmp_path / "people"
+    store = ["--store", f"sqlite:///{tmp_path / 'r.db'}"]
+    runner.invoke(cli, ["generate-persons", "--persons", "2000", "--seed", "4", "--out", str(out)])
+    for name in ("people_a", "people_b"):
+        runner.invoke(
+            cli,
+            [
+                *store,
+                "load",
+                str(out / f"{name}.csv"),
+                "--source",
+                name,
+                "--mapping",
+                str(out / f"{name}.mapping.toml"),
+            ],
+        )
+    runner.invoke(cli, [*store, "match"])
+    items = json.loads(runner.invoke(cli, [*store, "review", "--limit", "500", "--json"]).output)
+    fuzzy = [i for i in items if i["kind"] == "fuzzy"]
+    assert fuzzy and "review band" in fuzzy[0]["reason"]
+    assert fuzzy[0]["link"]["details"]["fields"]["dob"]["comparison"] == "date"
+    decided = runner.invoke(
+        cli,
+        [
+            *store,
+            "review",
+            "reject",
+            fuzzy[0]["item"],
+            "--actor",
+            "sam",
+            "--reason",
+            "different people",
+        ],
+    )
+    assert decided.exit_code == 0, decided.output
+    again = json.loads(runner.invoke(cli, [*store, "review", "--limit", "500", "--json"]).output)
+    assert fuzzy[0]["item"] not in {i["item"] for i in again}
