@@ -54,6 +54,9 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/segments/{name}"): STEWARD,
     ("GET", "/v1/consent"): READER,
     ("POST", "/v1/consent"): STEWARD,
+    ("GET", "/v1/review"): READER,
+    ("POST", "/v1/review/{item}"): STEWARD,  # a steward's decision on a review item
+    ("POST", "/v1/recluster/preview"): STEWARD,  # computes, changes nothing; heavy
     ("DELETE", "/v1/profiles/{profile_id}"): ADMIN,  # erasure
     ("GET", "/v1/profiles/{profile_id}/export"): ADMIN,  # a full PII export
 }
