@@ -40,6 +40,12 @@ def key_text(key: IdKey) -> str:
     return f"{key[0]}:{key[1]}"
 
 
+def key_from_text(text: str) -> IdKey:
+    """The inverse of `key_text`: `email:ann@example.com` -> ("email", "ann@example.com")."""
+    type_, _, value = text.partition(":")
+    return (type_, value)
+
+
 @dataclass(frozen=True, slots=True)
 class BehaviourEvent:
     name: str

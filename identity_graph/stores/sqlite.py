@@ -28,6 +28,7 @@ from identity_graph.models import (
     ProfileRecord,
     StoreStats,
     iso,
+    key_from_text,
     parse_iso,
 )
 from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
@@ -35,14 +36,9 @@ from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
 CHUNK = 50_000
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _key_of(text: str) -> IdKey:
-    type_, _, value = text.partition(":")
-    return (type_, value)
 
 
 class SQLiteStore:
@@ -125,7 +121,7 @@ class SQLiteStore:
 
     def _row_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
         result: dict[IdKey, int] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             self._load_keys(chunk)
             for row_id, type_, value in self.conn.execute(
                 "SELECT i.id, i.type, i.value FROM temp.batch_keys k "
@@ -144,7 +140,7 @@ class SQLiteStore:
     # -- ingest -----------------------------------------------------------------------------
     def existing_record_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             self._load_keys(chunk, "batch_records")
             found.update(
                 self.conn.execute(
@@ -289,7 +285,7 @@ class SQLiteStore:
 
     def get_identifiers(self, keys: Sequence[IdKey]) -> dict[IdKey, IdentifierNode]:
         result: dict[IdKey, IdentifierNode] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             self._load_keys(chunk)
             for row in self.conn.execute(
                 f"SELECT {self._NODE_COLUMNS} FROM temp.batch_keys k "
@@ -575,7 +571,7 @@ class SQLiteStore:
             ).fetchone()
             return {keys[0]: row[0]} if row and row[0] is not None else {}
         result: dict[IdKey, int] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             self._load_keys(chunk)
             for t, v, pid in self.conn.execute(
                 "SELECT i.type, i.value, i.profile_id FROM temp.batch_keys k "
@@ -641,7 +637,7 @@ class SQLiteStore:
                 reason=row[4],
                 profiles_before=json.loads(row[5]),
                 profiles_after=json.loads(row[6]),
-                identifiers=[_key_of(t) for t in json.loads(row[7])],
+                identifiers=[key_from_text(t) for t in json.loads(row[7])],
                 link=json.loads(row[8]) if row[8] else None,
                 details=json.loads(row[9]),
             )

@@ -10,26 +10,17 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from identity_graph.errors import StoreError
-from identity_graph.models import AuditEvent, IdKey, iso, key_text, parse_iso
+from identity_graph.models import AuditEvent, IdKey, iso, key_from_text, key_text, parse_iso
 from identity_graph.privacy_models import ConsentSignal, StoredEvent, StoredObservation
+from identity_graph.stores.sqlite import chunks
 
 SALT_KEY = "erasure_salt"
 CHUNK = 10_000
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _key_of(text: str) -> IdKey:
-    type_, _, value = text.partition(":")
-    return (type_, value)
 
 
 class SQLitePrivacyStore:
@@ -50,10 +41,10 @@ class SQLitePrivacyStore:
         """Row ids of `keys` into temp.privacy_ids; returns how many exist."""
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_ids (id INTEGER PRIMARY KEY)")
         self.conn.execute("DELETE FROM temp.privacy_ids")
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             self.conn.execute(
                 "INSERT OR IGNORE INTO temp.privacy_ids(id) SELECT i.id FROM json_each(?) k "
-                "JOIN identifiers i ON i.type = json_extract(k.value, '$[0]') "
+                "CROSS JOIN identifiers i ON i.type = json_extract(k.value, '$[0]') "
                 "AND i.value = json_extract(k.value, '$[1]')",
                 (json.dumps([list(k) for k in chunk]),),
             )
@@ -79,10 +70,10 @@ class SQLitePrivacyStore:
 
     def suppressed(self, hashes: Sequence[str]) -> dict[str, datetime]:
         found: dict[str, datetime] = {}
-        for chunk in _chunks(list(hashes)):
+        for chunk in chunks(list(hashes)):
             for h, ts in self.conn.execute(
                 "SELECT s.hash, s.erased_at FROM json_each(?) k "
-                "JOIN suppressed_identifiers s ON s.hash = k.value",
+                "CROSS JOIN suppressed_identifiers s ON s.hash = k.value",
                 (json.dumps(list(chunk)),),
             ):
                 found[h] = parse_iso(ts)
@@ -247,7 +238,7 @@ class SQLitePrivacyStore:
                 reason=row[4],
                 profiles_before=json.loads(row[5]),
                 profiles_after=json.loads(row[6]),
-                identifiers=[_key_of(t) for t in json.loads(row[7])],
+                identifiers=[key_from_text(t) for t in json.loads(row[7])],
                 link=json.loads(row[8]) if row[8] else None,
                 details=json.loads(row[9]),
             )
