@@ -58,10 +58,16 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         handle = ServiceHandle(IdentityService.open(settings.store_url, settings.config_path))
         app.state.service = handle
+        # A second connection for point reads on the event loop (GET /v1/resolve): no thread
+        # hop and no wait for the write lock; SQLite WAL lets it read beside a writer.
+        reader = IdentityService.open(settings.store_url, settings.config_path)
+        app.state.reader = reader
         try:
             yield
         finally:
             app.state.service = None
+            app.state.reader = None
+            reader.close()
             with handle as service:  # waits for a request still using it
                 service.close()
 
@@ -76,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.service = None
+    app.state.reader = None
     app.state.keyring = keyring
     app.state.metrics = metrics
     install_error_handlers(app)

@@ -55,6 +55,14 @@ async def get_service(request: Request) -> ServiceHandle:
     return handle
 
 
+async def get_reader(request: Request) -> IdentityService:
+    """The event loop's own read connection; only for short point reads in `async` routes."""
+    reader = getattr(request.app.state, "reader", None)
+    if not isinstance(reader, IdentityService):
+        raise StoreUnavailable("the service is not running (application not started)")
+    return reader
+
+
 async def get_settings(request: Request) -> Settings:
     settings = getattr(request.app.state, "settings", None)
     if not isinstance(settings, Settings):
@@ -64,6 +72,7 @@ async def get_settings(request: Request) -> Settings:
 
 ServiceDep = Annotated[ServiceHandle, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ReaderDep = Annotated[IdentityService, Depends(get_reader)]
 
 
 def _too_long(where: str, length: int, limit: int) -> ApiProblem:
