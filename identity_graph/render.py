@@ -22,8 +22,8 @@ def profile_text(data: dict[str, Any]) -> str:
     head = f"profile {data['profile_id']}"
     if data["merged"]:
         head += f" (profile {data['requested_id']} was merged into it)"
-    elif data["status"] == "split":
-        head += " (split: no members left; see `idgraph audit`)"
+    elif data["status"] in ("split", "erased"):
+        head += f" ({data['status']}: no members left; see `idgraph audit`)"
     out = [head, f"  size {data['size']}, created {data['created']}, updated {data['updated']}"]
     if data["golden"]:
         out.append("")

@@ -79,6 +79,7 @@ class ProfileView:
     requested_id: int
     profile: ProfileRecord
     members: list[IdentifierNode]
+    emptied_by: str = "split"  # what left a profile without members: "split" or "erased"
 
     @property
     def merged(self) -> bool:
@@ -90,7 +91,7 @@ class ProfileView:
             "profile_id": p.id,
             "requested_id": self.requested_id,
             "merged": self.merged,
-            "status": "merged" if self.merged else ("split" if p.size == 0 else "active"),
+            "status": "merged" if self.merged else (self.emptied_by if p.size == 0 else "active"),
             "size": len(self.members),
             "created": iso(p.created),
             "updated": iso(p.updated),
@@ -286,7 +287,10 @@ class IdentityService:
     def profile(self, profile_id: int) -> ProfileView:
         record = self._follow(profile_id)
         members = self.store.profile_members([record.id]).get(record.id, [])
-        return ProfileView(profile_id, record, members)
+        emptied_by = "split"
+        if not members and self.store.audit_events([record.id], kinds=["erased"], limit=1):
+            emptied_by = "erased"
+        return ProfileView(profile_id, record, members, emptied_by)
 
     def _follow(self, profile_id: int) -> ProfileRecord:
         seen: set[int] = set()

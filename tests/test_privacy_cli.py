@@ -183,6 +183,8 @@ def test_erase_by_profile_id_follows_merges(loaded: Idgraph) -> None:
     assert out.startswith(f"erased profile {cara}\nremoved or rewritten: 3 identifiers, ")
     assert "store compacted: yes" in out
     assert b"cara@example.com" not in store_bytes(idgraph.store)
+    after = json.loads(idgraph("profile", str(cara), "--json"))
+    assert after["status"] == "erased" and after["identifiers"] == []
 
 
 def test_erase_one_identifier_reanchors_its_records_and_splits_the_rest(
