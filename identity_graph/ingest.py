@@ -91,8 +91,9 @@ def ingest_batch(
         ]
         store.put_links(merged)
         result.links_written = len(merged)
+        with_traits = {c for o, c in zip(fresh, centres, strict=True) if o.attributes}
         result.outcome = Resolver(store, config).incremental(
-            set(sightings), merged, set(deltas) - set(old), now
+            set(sightings), merged, set(deltas) - set(old), now, new_attributes=with_traits
         )
         if fuzzy_rules is not None and fuzzy_rules.rules:
             result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, fresh, now))

@@ -109,7 +109,11 @@ class Resolver:
         links: Sequence[Link],
         new_links: set[LinkKey],
         now: datetime,
+        new_attributes: set[IdKey] | None = None,
     ) -> ResolveOutcome:
+        """Apply a batch's links to the profiles of `touched` identifiers. The profiles of
+        `new_attributes` (anchors of observations that carried traits) get their golden
+        record refreshed even when their membership did not change."""
         outcome = ResolveOutcome()
         nodes = self.store.get_identifiers(sorted(touched))
         counts = self.store.neighbour_type_counts(sorted(touched))
@@ -152,7 +156,9 @@ class Resolver:
         unions, blocked = clusterer.apply(links)
         current = {n.key: n.profile_id for ms in members.values() for n in ms}
         current.update({k: n.profile_id for k, n in nodes.items()})
-        self._write_incremental(clusterer, unions, blocked, current, new_links, now, outcome)
+        self._write_incremental(
+            clusterer, unions, blocked, current, new_links, now, outcome, new_attributes or set()
+        )
         return outcome
 
     def _write_incremental(
@@ -164,6 +170,7 @@ class Resolver:
         new_links: set[LinkKey],
         now: datetime,
         outcome: ResolveOutcome,
+        new_attributes: set[IdKey],
     ) -> None:
         comps = clusterer.components()
         fresh = [members for members, profiles in comps if not profiles]
@@ -190,7 +197,7 @@ class Resolver:
                     changed = True
                     if was is None and profiles:
                         added.setdefault(pid, []).append(key)
-            if changed or profiles - {pid}:
+            if changed or profiles - {pid} or any(m in new_attributes for m in members):
                 sizes[pid] = len(members)
         first_link: dict[int, Link] = {}
         link_count: dict[int, int] = {}

@@ -156,3 +156,24 @@ def test_copy_moves_a_whole_store(idgraph: Idgraph, tmp_path: Path) -> None:
         "copy", "--from", f"sqlite:///{idgraph.store}", "--to", f"sqlite:///{target}", code=1
     )
     assert "already holds data" in again
+
+
+def test_new_traits_update_the_golden_record_without_new_identifiers(
+    idgraph: Idgraph, tmp_path: Path
+) -> None:
+    first = tmp_path / "a.jsonl"
+    first.write_text(json.dumps(EVENTS[0]) + "\n")
+    idgraph("load", str(first), "--source", "web")
+    later = dict(
+        EVENTS[0],
+        messageId="m9",
+        timestamp="2026-02-01T10:00:00Z",
+        traits={"email": "ann@example.com", "first_name": "Annie", "city": "Leeds"},
+    )
+    second = tmp_path / "b.jsonl"
+    second.write_text(json.dumps(later) + "\n")
+    idgraph("load", str(second), "--source", "web")
+    golden = json.loads(idgraph("resolve", "user_id:u-1", "--json"))["golden"]
+    assert golden["first_name"]["value"] == "Annie"
+    assert golden["city"]["value"] == "Leeds"
+    assert golden["first_name"]["timestamp"].startswith("2026-02-01")
