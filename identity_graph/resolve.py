@@ -116,11 +116,11 @@ class Resolver:
         record refreshed even when their membership did not change."""
         outcome = ResolveOutcome()
         nodes = self.store.get_identifiers(sorted(touched))
-        counts = self.store.neighbour_type_counts(sorted(touched))
+        # Only a new link changes how many distinct neighbours an identifier has.
+        grew = sorted({k for a, b, _ in new_links for k in (a, b)} & nodes.keys())
+        counts = self.store.neighbour_type_counts(grew) if grew else {}
         newly_generic = sorted(
-            k
-            for k, node in nodes.items()
-            if not node.generic and is_generic(counts.get(k, {}), self.config)
+            k for k in grew if not nodes[k].generic and is_generic(counts.get(k, {}), self.config)
         )
         if newly_generic:
             outcome.newly_generic = len(newly_generic)
