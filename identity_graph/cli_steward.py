@@ -24,6 +24,16 @@ def _when(text: str) -> datetime:
         raise InputError(f"--as-of: not an ISO 8601 timestamp: {text!r}") from e
 
 
+def _field_scores(fields: dict[str, Any]) -> str:
+    return table(
+        ["field", "comparison", "level", "similarity", "weight"],
+        [
+            [name, f.get("comparison"), f.get("level"), f.get("similarity"), f.get("weight")]
+            for name, f in fields.items()
+        ],
+    )
+
+
 def _events_table(events: list[dict[str, Any]]) -> str:
     return table(
         ["seq", "time", "kind", "before", "after", "actor", "reason"],
@@ -140,6 +150,11 @@ def explain(ctx: CliContext, a: str, b: str, as_json: bool) -> None:
                 ],
             )
         )
+        for ln in data["path"]["links"]:
+            fields = (ln.get("details") or {}).get("fields")
+            if fields:  # a fuzzy link: why the two records matched, field by field
+                click.echo(f"{ln['a']} ~ {ln['b']} ({ln['rule']}):")
+                click.echo(_field_scores(fields))
     else:
         click.echo(
             f"{data['a']} is in profile {data['profile_a']}, {data['b']} in profile "

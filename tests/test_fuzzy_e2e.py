@@ -280,3 +280,10 @@ def test_review_band_pairs_join_the_review_queue_and_leave_it_when_decided(
     assert decided.exit_code == 0, decided.output
     again = json.loads(runner.invoke(cli, [*store, "review", "--limit", "500", "--json"]).output)
     assert fuzzy[0]["item"] not in {i["item"] for i in again}
+    runner.invoke(
+        cli, [*store, "export", "graph", "--format", "jsonl", "--out", str(tmp_path / "g")]
+    )
+    edges = [json.loads(x) for x in (tmp_path / "g" / "edges.jsonl").read_text().splitlines()]
+    edge = next(e for e in edges if e["rule"] == "fuzzy:person")
+    shown = runner.invoke(cli, [*store, "explain", edge["source"], edge["target"]]).output
+    assert "fuzzy:person" in shown and "jaro_winkler" in shown and "dob" in shown
