@@ -59,6 +59,7 @@ from identity_graph.models import (
     key_text,
     parse_iso,
 )
+from identity_graph.segments.cypher import event_numbers, golden_facts
 from identity_graph.stores.cypher_queries import CypherQueries
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     # ingest
     "existing_record_keys": ("existing_record_keys",),
     "upsert_identifiers": ("upsert_identifiers",),
-    "write_observations": ("write_observations",),
+    "write_observations": ("write_observations", "write_observations_event_numbers"),
     "get_links": ("get_links",),
     "put_links": ("put_links",),
     # graph reads for clustering
@@ -105,7 +106,7 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "set_flags": ("set_flags",),
     "next_profile_ids": ("next_profile_ids",),
     "write_assignments": ("write_assignments",),
-    "put_profiles": ("put_profiles",),
+    "put_profiles": ("put_profiles", "put_profiles_golden"),
     "get_profiles": ("get_profiles",),
     "attribute_values": ("attribute_values",),
     "append_audit": ("append_audit",),
@@ -507,7 +508,24 @@ class Neo4jStore:
             }
             for obs, anchor in zip(observations, anchors, strict=True)
         ]
-        written = sum(r["written"] for r in self._write_chunks("write_observations", rows))
+        numbers: list[Row] = []
+        for obs in observations:
+            if obs.event is not None:
+                names, values = event_numbers(obs.event.properties)
+                numbers.append(
+                    {
+                        "source": obs.source,
+                        "record_key": obs.record_key,
+                        "num_names": names,
+                        "num_values": values,
+                    }
+                )
+        written = sum(
+            r["written"]
+            for r in self._write_chunks_then(
+                "write_observations", rows, "write_observations_event_numbers", numbers
+            )
+        )
         if written != len(rows):
             raise StoreError(
                 f"Neo4j at {self.url}: {len(rows) - written} observation(s) name an anchor "
@@ -650,7 +668,11 @@ class Neo4jStore:
             }
             for p in profiles
         ]
-        self._write_chunks("put_profiles", rows)
+        facts = [
+            {"id": p.id, "facts": golden_facts({k: v.value for k, v in p.golden.items()})}
+            for p in profiles
+        ]
+        self._write_chunks_then("put_profiles", rows, "put_profiles_golden", facts)
 
     def get_profiles(self, profile_ids: Sequence[int]) -> dict[int, ProfileRecord]:
         rows = self._read_chunks("get_profiles", _unique(profile_ids), "profile_ids")
@@ -878,6 +900,25 @@ class Neo4jStore:
             lambda tx: self._run(tx, "set_next_profile_id", {"next": next_id}),
             write=True,
         )
+
+    # -- facts for segment rules (identity_graph.segments.cypher) ----------------------------
+    def _write_chunks_then(
+        self, name: str, rows: Sequence[Row], then: str, then_rows: Sequence[Row]
+    ) -> list[Row]:
+        """`_write_chunks(name, rows)`, then `then` over `then_rows`, in ONE transaction (the
+        second query writes what segment rules read next to what the first one wrote)."""
+        if not rows and not then_rows:
+            return []
+
+        def work(tx: _Runner) -> list[Row]:
+            got: list[Row] = []
+            for chunk in _chunks(rows, self.batch_size):
+                got += self._run(tx, name, {"rows": list(chunk)})
+            for chunk in _chunks(then_rows, self.batch_size):
+                self._run(tx, then, {"rows": list(chunk)})
+            return got
+
+        return self._execute(name, work, write=True)
 
 
 if TYPE_CHECKING:

@@ -1,9 +1,11 @@
 """Store contracts for segments, consent and erasure, and which adapter provides them.
 
 They sit beside `Store` (base.py) rather than in it so an adapter can gain them on its own
-schedule: today only the SQLite store does (`sqlite_segments.py`, `sqlite_erasure.py`).
-A new adapter adds its branch to `segment_store` / `privacy_store` below; every other store
-gets a `ConfigError` that says the feature is not available there.
+schedule: the SQLite store has all of them (`sqlite_segments.py`, `sqlite_erasure.py`); the
+Neo4j store has segments, consent and the subject-access reads (`neo4j_privacy.py`), and its
+erasure methods raise `ConfigError`. A new adapter adds its branch to `segment_store` /
+`privacy_store` below; every other store gets a `ConfigError` that says the feature is not
+available there.
 """
 
 from __future__ import annotations
@@ -71,13 +73,33 @@ def _sqlite_conn(store: Store, feature: str) -> Any:
     raise ConfigError(f"{store.url}: {feature} are only available on the SQLite store")
 
 
+def _neo4j(store: Store) -> Any:
+    """`store` if it is a Neo4j store, else None (the module imports the driver only when a
+    store is opened)."""
+    from identity_graph.stores.neo4j import Neo4jStore
+
+    return store if isinstance(store, Neo4jStore) else None
+
+
 def segment_store(store: Store) -> SegmentStore:
+    neo4j = _neo4j(store)
+    if neo4j is not None:
+        from identity_graph.stores.neo4j_privacy import Neo4jSegmentStore
+
+        return Neo4jSegmentStore(neo4j)
     from identity_graph.stores.sqlite_segments import SQLiteSegmentStore
 
     return SQLiteSegmentStore(_sqlite_conn(store, "segments"))
 
 
 def privacy_store(store: Store) -> PrivacyStore:
+    """Consent, subject access and erasure. On Neo4j: consent and export reads; its erasure
+    methods raise `ConfigError` (and `has_privacy_store` is False: no suppression list)."""
+    neo4j = _neo4j(store)
+    if neo4j is not None:
+        from identity_graph.stores.neo4j_privacy import Neo4jPrivacyStore
+
+        return Neo4jPrivacyStore(neo4j)
     from identity_graph.stores.sqlite_erasure import SQLitePrivacyStore
 
     return SQLitePrivacyStore(_sqlite_conn(store, "consent and erasure"))
