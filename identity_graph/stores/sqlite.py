@@ -41,6 +41,38 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def profile_from_row(row: Sequence[Any]) -> ProfileRecord:
+    """(id, created, updated, size, merged_into, golden JSON) -> ProfileRecord."""
+    golden = {
+        name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
+        for name, g in json.loads(row[5]).items()
+    }
+    return ProfileRecord(
+        id=row[0],
+        created=parse_iso(row[1]),
+        updated=parse_iso(row[2]),
+        size=row[3],
+        merged_into=row[4],
+        golden=golden,
+    )
+
+
+def audit_event_from_row(row: Sequence[Any]) -> AuditEvent:
+    """(seq, ts, kind, actor, reason, before, after, identifiers, link, details) -> event."""
+    return AuditEvent(
+        seq=row[0],
+        timestamp=parse_iso(row[1]),
+        kind=row[2],
+        actor=row[3],
+        reason=row[4],
+        profiles_before=json.loads(row[5]),
+        profiles_after=json.loads(row[6]),
+        identifiers=[key_from_text(t) for t in json.loads(row[7])],
+        link=json.loads(row[8]) if row[8] else None,
+        details=json.loads(row[9]),
+    )
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
@@ -418,21 +450,6 @@ class SQLiteStore:
             ),
         )
 
-    @staticmethod
-    def _profile(row: Sequence[Any]) -> ProfileRecord:
-        golden = {
-            name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
-            for name, g in json.loads(row[5]).items()
-        }
-        return ProfileRecord(
-            id=row[0],
-            created=parse_iso(row[1]),
-            updated=parse_iso(row[2]),
-            size=row[3],
-            merged_into=row[4],
-            golden=golden,
-        )
-
     def get_profiles(self, profile_ids: Sequence[int]) -> dict[int, ProfileRecord]:
         if len(profile_ids) == 1:  # the resolve path: no temp table
             row = self.conn.execute(
@@ -440,10 +457,10 @@ class SQLiteStore:
                 "FROM profiles p WHERE p.id = ?",
                 (profile_ids[0],),
             ).fetchone()
-            return {row[0]: self._profile(row)} if row else {}
+            return {row[0]: profile_from_row(row)} if row else {}
         self._load_ids(profile_ids)
         return {
-            row[0]: self._profile(row)
+            row[0]: profile_from_row(row)
             for row in self.conn.execute(
                 "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
                 "FROM temp.batch_ids t CROSS JOIN profiles p ON p.id = t.id"
@@ -587,7 +604,7 @@ class SQLiteStore:
             "WHERE p.merged_into IS NULL AND p.size > 0 ORDER BY p.id"
         )
         for row in cur:
-            yield self._profile(row)
+            yield profile_from_row(row)
 
     def iter_assignments(self) -> Iterator[tuple[IdKey, int]]:
         for t, v, pid in self.conn.execute(
@@ -628,21 +645,7 @@ class SQLiteStore:
             f"SELECT {columns} FROM audit a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",
             (*params, limit),
         )
-        return [
-            AuditEvent(
-                seq=row[0],
-                timestamp=parse_iso(row[1]),
-                kind=row[2],
-                actor=row[3],
-                reason=row[4],
-                profiles_before=json.loads(row[5]),
-                profiles_after=json.loads(row[6]),
-                identifiers=[key_from_text(t) for t in json.loads(row[7])],
-                link=json.loads(row[8]) if row[8] else None,
-                details=json.loads(row[9]),
-            )
-            for row in rows
-        ]
+        return [audit_event_from_row(row) for row in rows]
 
     def stats(self, top: int = 10) -> StoreStats:
         def scalar(sql: str) -> int:

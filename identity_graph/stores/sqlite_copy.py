@@ -13,7 +13,6 @@ from typing import Any
 from identity_graph.models import (
     AuditEvent,
     BehaviourEvent,
-    GoldenValue,
     IdKey,
     Observation,
     Override,
@@ -22,7 +21,7 @@ from identity_graph.models import (
     key_text,
     parse_iso,
 )
-from identity_graph.stores.sqlite import SQLiteStore
+from identity_graph.stores.sqlite import SQLiteStore, profile_from_row
 
 PAGE = 5000
 
@@ -37,18 +36,7 @@ def iter_all_profiles(store: SQLiteStore, page: int = PAGE) -> Iterator[ProfileR
             (after, page),
         ).fetchall()
         for row in rows:
-            golden = {
-                name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
-                for name, g in json.loads(row[5]).items()
-            }
-            yield ProfileRecord(
-                id=row[0],
-                created=parse_iso(row[1]),
-                updated=parse_iso(row[2]),
-                size=row[3],
-                merged_into=row[4],
-                golden=golden,
-            )
+            yield profile_from_row(row)
         if len(rows) < page:
             return
         after = rows[-1][0]

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from identity_graph.errors import StoreError
-from identity_graph.models import AuditEvent, IdKey, iso, key_from_text, key_text, parse_iso
+from identity_graph.models import AuditEvent, IdKey, iso, key_text, parse_iso
 from identity_graph.privacy_models import ConsentSignal, StoredEvent, StoredObservation
-from identity_graph.stores.sqlite import chunks
+from identity_graph.stores.sqlite import audit_event_from_row, chunks
 
 SALT_KEY = "erasure_salt"
 CHUNK = 10_000
@@ -229,21 +229,7 @@ class SQLitePrivacyStore:
             "OR instr(coalesce(a.link, ''), n.text) > 0 OR instr(a.details, n.text) > 0 "
             "OR instr(a.reason, n.text) > 0) ORDER BY a.seq"
         )
-        return [
-            AuditEvent(
-                seq=row[0],
-                timestamp=parse_iso(row[1]),
-                kind=row[2],
-                actor=row[3],
-                reason=row[4],
-                profiles_before=json.loads(row[5]),
-                profiles_after=json.loads(row[6]),
-                identifiers=[key_from_text(t) for t in json.loads(row[7])],
-                link=json.loads(row[8]) if row[8] else None,
-                details=json.loads(row[9]),
-            )
-            for row in rows
-        ]
+        return [audit_event_from_row(row) for row in rows]
 
     def rewrite_audit(self, events: Sequence[AuditEvent]) -> None:
         """Replace the text of existing audit events (by seq): reason, identifiers, link,
