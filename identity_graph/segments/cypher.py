@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from identity_graph.models import iso
-from identity_graph.segments.dialect import Dialect, Query
+from identity_graph.segments.dialect import Fragment, Query, TextDialect, join_params
 from identity_graph.segments.model import (
     AttributeCondition,
     Comparison,
@@ -133,16 +132,10 @@ def event_numbers(properties: dict[str, Any]) -> tuple[list[str], list[float]]:
 
 
 # -- fragments ----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Cy:
-    """A predicate fragment: text with `$?` holes and its parameters in text order."""
-
-    text: str
-    params: tuple[object, ...] = ()
+Cy = Fragment  # text with `$?` holes
 
 
-def _join(parts: list[Cy]) -> tuple[object, ...]:
-    return tuple(x for p in parts for x in p.params)
+_join = join_params
 
 
 def _compare(measure: Cy, compare: tuple[Comparison, ...]) -> Cy:
@@ -169,18 +162,8 @@ def parameters(query: Query) -> dict[str, object]:
     return {f"p{i}": v for i, v in enumerate(query.params)}
 
 
-class CypherDialect(Dialect[Cy]):
+class CypherDialect(TextDialect):
     name = "cypher"
-
-    # -- combinators ----------------------------------------------------------------------
-    def all_of(self, parts: list[Cy]) -> Cy:
-        return Cy("(" + " AND ".join(p.text for p in parts) + ")", _join(parts))
-
-    def any_of(self, parts: list[Cy]) -> Cy:
-        return Cy("(" + " OR ".join(p.text for p in parts) + ")", _join(parts))
-
-    def negate(self, part: Cy) -> Cy:
-        return Cy(f"(NOT {part.text})", part.params)
 
     # -- leaves -----------------------------------------------------------------------------
     def attribute(self, cond: AttributeCondition) -> Cy:

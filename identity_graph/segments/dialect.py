@@ -102,3 +102,29 @@ class Dialect(ABC, Generic[F]):
     ) -> Query:
         """Ids of matching live profiles greater than `after`, ascending, at most `limit`
         (None: all of them, which is how an export reads a segment in one query)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A predicate fragment: text with positional holes and its parameters in text order."""
+
+    text: str
+    params: tuple[object, ...] = ()
+
+
+def join_params(parts: list[Fragment]) -> tuple[object, ...]:
+    return tuple(x for p in parts for x in p.params)
+
+
+class TextDialect(Dialect[Fragment]):
+    """A dialect whose predicates are text fragments. AND / OR / NOT read the same in SQL and
+    Cypher, so the combinators live here once."""
+
+    def all_of(self, parts: list[Fragment]) -> Fragment:
+        return Fragment("(" + " AND ".join(p.text for p in parts) + ")", join_params(parts))
+
+    def any_of(self, parts: list[Fragment]) -> Fragment:
+        return Fragment("(" + " OR ".join(p.text for p in parts) + ")", join_params(parts))
+
+    def negate(self, part: Fragment) -> Fragment:
+        return Fragment(f"(NOT {part.text})", part.params)

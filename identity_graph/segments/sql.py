@@ -12,11 +12,10 @@ profiles with no events at all are counted as zero, not dropped.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from identity_graph.models import iso
-from identity_graph.segments.dialect import Dialect, Query
+from identity_graph.segments.dialect import Fragment, Query, TextDialect, join_params
 from identity_graph.segments.model import (
     AttributeCondition,
     Comparison,
@@ -33,12 +32,8 @@ LIVE = "p.merged_into IS NULL AND p.size > 0"
 SQL_OPS = {"equals": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
-@dataclass(frozen=True, slots=True)
-class Sql:
-    """A predicate fragment: text with `?` placeholders and its parameters in text order."""
-
-    text: str
-    params: tuple[object, ...] = ()
+Sql = Fragment  # text with `?` holes
+_join = join_params
 
 
 def attribute_path(name: str) -> str:
@@ -86,18 +81,8 @@ def _membership(select: Sql, aggregate: str, compare: tuple[Comparison, ...]) ->
     )
 
 
-class SqliteDialect(Dialect[Sql]):
+class SqliteDialect(TextDialect):
     name = "sqlite"
-
-    # -- combinators ----------------------------------------------------------------------
-    def all_of(self, parts: list[Sql]) -> Sql:
-        return Sql("(" + " AND ".join(p.text for p in parts) + ")", _join(parts))
-
-    def any_of(self, parts: list[Sql]) -> Sql:
-        return Sql("(" + " OR ".join(p.text for p in parts) + ")", _join(parts))
-
-    def negate(self, part: Sql) -> Sql:
-        return Sql(f"(NOT {part.text})", part.params)
 
     # -- leaves -----------------------------------------------------------------------------
     def attribute(self, cond: AttributeCondition) -> Sql:
@@ -239,7 +224,3 @@ class SqliteDialect(Dialect[Sql]):
             "ORDER BY p.id LIMIT ?",
             (after if after is not None else 0, *pred.params, -1 if limit is None else limit),
         )
-
-
-def _join(parts: list[Sql]) -> tuple[object, ...]:
-    return tuple(x for p in parts for x in p.params)
