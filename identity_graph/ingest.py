@@ -25,6 +25,7 @@ from identity_graph.suppression import filter_suppressed
 class BatchResult:
     new: int = 0
     duplicates: int = 0
+    duplicate_positions: list[int] = field(default_factory=list)  # of one batch, not summed
     links_written: int = 0
     outcome: ResolveOutcome = field(default_factory=ResolveOutcome)
     suppressed: list[Reject] = field(default_factory=list)
@@ -51,9 +52,10 @@ def ingest_batch(
         existing = store.existing_record_keys(keys)
         fresh: list[Observation] = []
         seen: set[tuple[str, str]] = set()
-        for obs, key in zip(observations, keys, strict=True):
+        for position, (obs, key) in enumerate(zip(observations, keys, strict=True)):
             if key in existing or key in seen:
                 result.duplicates += 1
+                result.duplicate_positions.append(position)
                 continue
             seen.add(key)
             fresh.append(obs)

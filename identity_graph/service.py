@@ -228,17 +228,10 @@ class IdentityService:
             else:
                 accepted.append((index, unit))
         if accepted:
-            keys = [(o.source, o.record_key) for _, o in accepted]
-            existing = self.store.existing_record_keys(keys)
-            seen: set[tuple[str, str]] = set()
-            duplicates: set[int] = set()
-            for (index, _), key in zip(accepted, keys, strict=True):
-                if key in existing or key in seen:
-                    duplicates.add(index)
-                seen.add(key)
             batch = ingest_batch(
                 self.store, self.config, [o for _, o in accepted], fuzzy_rules=self.fuzzy_rules
             )
+            duplicates = {accepted[p][0] for p in batch.duplicate_positions}
             suppressed = {r.line: r for r in batch.suppressed}
             profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
             for index, obs in accepted:
