@@ -96,6 +96,9 @@ class Config:
     fuzzy: dict[str, Any] = field(default_factory=dict)  # the raw [fuzzy] table; see fuzzy/rules
     link_sample_size: int = 5
     batch_size: int = 20000
+    # Files of at least this size are parsed in a second process while this one resolves.
+    parallel_parse: bool = True
+    parallel_parse_min_mb: float = 8.0
 
     def type(self, name: str) -> IdentifierType:
         """The settings of an identifier type; unknown record-key types get `id` defaults."""
@@ -173,6 +176,13 @@ def config_from_dict(data: dict[str, Any], origin: str = "config") -> Config:
         changes["generic_bounds"] = {str(k): int(v) for k, v in bounds.items()}
     if "batch_size" in cl:
         changes["batch_size"] = max(1, _get(cl, "batch_size", int, "clustering"))
+    if "parallel_parse" in cl:
+        changes["parallel_parse"] = _get(cl, "parallel_parse", bool, "clustering")
+    if "parallel_parse_min_mb" in cl:
+        mb = float(_get(cl, "parallel_parse_min_mb", (int, float), "clustering"))
+        if mb < 0:
+            raise ConfigError(f"{origin}: clustering.parallel_parse_min_mb must be >= 0")
+        changes["parallel_parse_min_mb"] = mb
     nm = data.get("normalization", {})
     if "default_region" in nm:
         changes["default_region"] = str(_get(nm, "default_region", str, "normalization")).upper()

@@ -336,6 +336,5 @@ class ErasureService:
     def _compact(self, report: ErasureReport, compact: bool) -> ErasureReport:
         """Outside the transaction: VACUUM cannot run inside one."""
         if compact:
-            self.privacy.compact()
-            report.compacted = True
+            report.compacted = self.privacy.compact()
         return report

@@ -17,11 +17,28 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_ISO_CACHE: dict[datetime, str] = {}
+_ISO_CACHE_SIZE = 65_536
+
+
 def iso(ts: datetime) -> str:
-    """Canonical, fixed-width, sortable text of a timestamp, always in UTC."""
-    if ts.tzinfo is not UTC:
-        ts = ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-    return ts.isoformat(timespec="microseconds")
+    """Canonical, fixed-width, sortable text of a timestamp, always in UTC.
+
+    Memoized: a batch formats the same few timestamps many times over (an observation's time
+    is also its identifiers' first/last seen and its links' evidence), and `isoformat` with a
+    timespec costs more than a dict lookup. Equal datetimes are the same instant, so they
+    share one text; a naive datetime never equals an aware one.
+    """
+    text = _ISO_CACHE.get(ts)
+    if text is None:
+        utc = ts
+        if utc.tzinfo is not UTC:
+            utc = ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+        text = utc.isoformat(timespec="microseconds")
+        if len(_ISO_CACHE) >= _ISO_CACHE_SIZE:
+            _ISO_CACHE.clear()
+        _ISO_CACHE[ts] = text
+    return text
 
 
 def parse_iso(text: str) -> datetime:

@@ -16,6 +16,7 @@ from identity_graph.errors import InputError, NotFound
 from identity_graph.explain import counts, path_json, profile_graph, strongest_path
 from identity_graph.fuzzy.pipeline import full_pass
 from identity_graph.fuzzy.rules import rules_from_dict
+from identity_graph.gc_tuning import bulk_gc
 from identity_graph.history import CHANGE_KINDS, joined_by, members_as_of
 from identity_graph.identifiers import InvalidIdentifier, Normalizer
 from identity_graph.ingest import BatchResult, ingest_batch
@@ -163,6 +164,7 @@ class IdentityService:
     ) -> LoadSummary:
         from identity_graph.loaders import UnitReader, detect_format, open_reader
         from identity_graph.loaders.mapping import load_mapping
+        from identity_graph.loaders.parallel import ParallelReader
         from identity_graph.loaders.rejects import RejectWriter
 
         if not path.exists():
@@ -173,13 +175,18 @@ class IdentityService:
             source_config = mapping.source_config(source)
             if source_config is not None:
                 self.config = self.config.with_source(source_config)
+        # Opening checks format, mapping and header here, before any process starts.
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
+        if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
+            reader = ParallelReader(
+                path, fmt=fmt, source=source, config=self.config, mapping=mapping
+            )
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []
-        with RejectWriter(rejects_path) as rejects:
+        with RejectWriter(rejects_path) as rejects, bulk_gc():
             last_bytes = 0
             for unit in reader:
                 summary.read += 1
@@ -201,6 +208,9 @@ class IdentityService:
                 progress(reader.bytes_read - last_bytes)
             summary.rejects_path = str(rejects.path) if rejects.count else None
         return summary
+
+    def _parallel_min_bytes(self) -> int:
+        return int(self.config.parallel_parse_min_mb * 2**20)
 
     def _flush(self, batch: list[Observation], summary: LoadSummary, rejects: Any) -> None:
         result = ingest_batch(self.store, self.config, batch, fuzzy_rules=self.fuzzy_rules)

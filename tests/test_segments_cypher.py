@@ -9,7 +9,7 @@
 - The typed facts the Neo4j store writes next to the JSON (golden values, numeric event
   properties) are what SQLite's JSON functions make of the same values.
 - With a fake driver: the Neo4j segment and consent methods send the intended queries and
-  parameters and turn the answers into domain objects; erasure says it is SQLite-only.
+  parameters and turn the answers into domain objects (erasure: tests/test_neo4j_erasure.py).
 
 Whether the queries select the right profiles on a real Neo4j is tests/test_segments_contract.py
 with NEO4J_URI set.
@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 from test_segments_language import rules as rule_strategy
 
 from identity_graph.cypher_lint import CypherLintError, check_header, lint_files, parse_header
-from identity_graph.errors import ConfigError
 from identity_graph.models import BehaviourEvent, GoldenValue, Observation, ProfileRecord
 from identity_graph.privacy_models import SegmentRecord
 from identity_graph.segments.cypher import (
@@ -370,7 +369,7 @@ def test_the_neo4j_store_gets_the_neo4j_adapters() -> None:
     store, _ = neo4j_store()
     assert isinstance(segment_store(store), Neo4jSegmentStore)
     assert isinstance(privacy_store(store), Neo4jPrivacyStore)
-    assert not has_privacy_store(store)  # no suppression list on Neo4j
+    assert has_privacy_store(store)  # ingest consults its suppression list
 
 
 def test_count_and_members_send_one_compiled_query_with_its_parameters() -> None:
@@ -507,22 +506,6 @@ def test_consent_and_access_reads_become_domain_objects() -> None:
     ]
     assert [p for _, p, _ in driver.log] == [{"profile_ids": [4]}] * 3
     assert privacy.consent_signals([]) == [] and len(driver.log) == 3
-
-
-def test_erasure_on_neo4j_is_a_clear_config_error_and_suppresses_nothing() -> None:
-    store, driver = neo4j_store()
-    privacy = privacy_store(store)
-    assert privacy.salt(create=False) is None
-    assert privacy.suppressed(["abc"]) == {}
-    for call in (
-        lambda: privacy.salt(create=True),
-        lambda: privacy.erase_identifiers([("email", "a@x.com")]),
-        lambda: privacy.blank_profiles([1], NOW),
-        lambda: privacy.compact(),
-    ):
-        with pytest.raises(ConfigError, match="only available on the SQLite store"):
-            call()
-    assert driver.log == []
 
 
 def test_put_profiles_writes_the_golden_facts_in_the_same_transaction() -> None:

@@ -84,6 +84,7 @@ SCHEMA: Final = (
     "schema_counter_name",
     "schema_override_id",
     "schema_link_rule",
+    "schema_suppressed_hash",
 )
 
 QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {

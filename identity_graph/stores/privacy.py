@@ -62,7 +62,9 @@ class PrivacyStore(Protocol):
     def rewrite_audit(self, events: Sequence[AuditEvent]) -> None: ...
     def rename_override_values(self, renames: Mapping[IdKey, IdKey]) -> int: ...
     def blank_profiles(self, profile_ids: Sequence[int], now: datetime) -> None: ...
-    def compact(self) -> None: ...
+    def compact(self) -> bool:
+        """Drop deleted bytes from disk where the store can; whether it did."""
+        ...
 
 
 def _sqlite_conn(store: Store, feature: str) -> Any:
@@ -93,8 +95,7 @@ def segment_store(store: Store) -> SegmentStore:
 
 
 def privacy_store(store: Store) -> PrivacyStore:
-    """Consent, subject access and erasure. On Neo4j: consent and export reads; its erasure
-    methods raise `ConfigError` (and `has_privacy_store` is False: no suppression list)."""
+    """Consent, subject access, erasure and the suppression list, on either store."""
     neo4j = _neo4j(store)
     if neo4j is not None:
         from identity_graph.stores.neo4j_privacy import Neo4jPrivacyStore
@@ -109,4 +110,4 @@ def has_privacy_store(store: Store) -> bool:
     """Whether `store` keeps a suppression list at all (stores without one suppress nothing)."""
     from identity_graph.stores.sqlite import SQLiteStore
 
-    return isinstance(store, SQLiteStore)
+    return isinstance(store, SQLiteStore) or _neo4j(store) is not None

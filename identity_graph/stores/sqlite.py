@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from identity_graph.errors import StoreError, StoreUnavailable
+from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import (
     AttributeValue,
     AuditEvent,
@@ -209,10 +210,10 @@ class SQLiteStore:
             ts = iso(obs.timestamp)
             rows.append((obs_id, obs.source, obs.record_key, ts, anchor_id))
             for name, value in obs.attributes.items():
-                attrs.append((obs_id, anchor_id, name, json.dumps(value), obs.source, ts))
+                attrs.append((obs_id, anchor_id, name, dumps_json(value), obs.source, ts))
             if obs.event is not None:
                 events.append(
-                    (obs_id, anchor_id, obs.event.name, json.dumps(obs.event.properties), ts)
+                    (obs_id, anchor_id, obs.event.name, dumps_json(obs.event.properties), ts)
                 )
             for purpose, granted in obs.consent.items():
                 consent.append((obs_id, anchor_id, purpose, int(granted), obs.source, ts))
@@ -293,9 +294,9 @@ class SQLiteStore:
                     ln.count,
                     iso(ln.first_seen),
                     iso(ln.last_seen),
-                    json.dumps(list(ln.sources)),
-                    json.dumps(list(ln.samples)),
-                    json.dumps(ln.details),
+                    dumps_json(list(ln.sources)),
+                    dumps_json(list(ln.samples)),
+                    dumps_json(ln.details),
                 )
                 for ln in links
             ),
@@ -444,7 +445,7 @@ class SQLiteStore:
                     iso(p.updated),
                     p.size,
                     p.merged_into,
-                    json.dumps({k: v.to_json() for k, v in p.golden.items()}),
+                    dumps_json({k: v.to_json() for k, v in p.golden.items()}),
                 )
                 for p in profiles
             ),
@@ -498,11 +499,11 @@ class SQLiteStore:
                     ev.kind,
                     ev.actor,
                     ev.reason,
-                    json.dumps(ev.profiles_before),
-                    json.dumps(ev.profiles_after),
-                    json.dumps([f"{t}:{v}" for t, v in ev.identifiers]),
-                    json.dumps(ev.link) if ev.link is not None else None,
-                    json.dumps(ev.details),
+                    dumps_json(ev.profiles_before),
+                    dumps_json(ev.profiles_after),
+                    dumps_json([f"{t}:{v}" for t, v in ev.identifiers]),
+                    dumps_json(ev.link) if ev.link is not None else None,
+                    dumps_json(ev.details),
                 )
             )
             members.extend((pid, seq) for pid in {*ev.profiles_before, *ev.profiles_after})

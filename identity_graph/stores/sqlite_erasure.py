@@ -265,7 +265,7 @@ class SQLitePrivacyStore:
             ((iso(now), pid) for pid in profile_ids),
         )
 
-    def compact(self) -> None:
+    def compact(self) -> bool:
         """Rewrite the file without free pages and empty the WAL, so deleted values are gone
         from the bytes on disk (secure_delete zeroes freed content; VACUUM drops free pages)."""
         if self.conn.in_transaction:
@@ -277,3 +277,4 @@ class SQLitePrivacyStore:
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as e:
             raise StoreError(f"compacting the store failed: {e}") from e
+        return True

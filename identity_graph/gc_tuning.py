@@ -1,0 +1,27 @@
+"""Fewer garbage-collector passes during bulk work.
+
+A load keeps a batch of tens of thousands of small objects alive, plus the normalizer's cache;
+with CPython's default thresholds the cyclic collector walks all of them many times per batch
+(about a sixth of a load's time, measured). The objects a load creates are acyclic tuples,
+strings and dataclasses, freed by reference counting anyway, so collecting less often frees
+the same memory and only later.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+BULK_THRESHOLDS = (100_000, 50, 100)
+
+
+@contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Raise the collector's thresholds for the duration; restore them afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BULK_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -1,0 +1,228 @@
+"""Parse an input file in a second process while this one resolves and writes.
+
+A load is CPU-bound in one Python process, and parsing plus normalization is about a fifth of
+it. `ParallelReader` runs the format's own reader (`open_reader`) in a child process and
+streams its units back over a pipe in chunks of plain tuples; this process only rebuilds the
+Observations and Rejects. Order, accounting and reject details are exactly those of the
+in-process reader, because the child runs that reader. The pipe bounds memory: the child
+blocks when this side falls behind, so a file of any size streams in constant memory.
+
+Plain tuples, not pickled dataclasses: unpickling a tuple of strings is several times cheaper
+than rebuilding a dataclass from its pickled state, and this side pays for every unit.
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from identity_graph.config import Config
+from identity_graph.errors import InputError
+from identity_graph.identifiers import Normalizer
+from identity_graph.models import BehaviourEvent, Observation, Reject
+
+from .mapping import Mapping  # noqa: TID251
+
+CHUNK_UNITS = 2000
+# Below this size the child's start-up (a fresh interpreter importing the package) costs more
+# than parsing in this process.
+MIN_PARALLEL_BYTES = 8 << 20
+
+_OBS, _REJECT = 0, 1
+_LENGTH = struct.Struct("<Q")
+_Job = tuple[Path, str, str, Config, "Mapping | None"]
+
+
+def _encode(unit: Observation | Reject) -> tuple[Any, ...]:
+    if isinstance(unit, Reject):
+        return (_REJECT, unit.line, unit.reason, unit.field, unit.raw, unit.suppressed)
+    event = unit.event
+    return (
+        _OBS,
+        unit.line,
+        unit.record_key,
+        unit.timestamp,
+        unit.identifiers,
+        unit.attributes,
+        None if event is None else event.name,
+        None if event is None else event.properties,
+        unit.consent,
+    )
+
+
+def _produce(out: BinaryIO, job: _Job) -> None:
+    """The child: run the in-process reader, write its units in chunks, then "end"."""
+    from identity_graph.loaders import open_reader
+
+    path, fmt, source, config, mapping = job
+
+    def dump(message: tuple[str, int, list[Any]]) -> None:
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        out.write(_LENGTH.pack(len(data)))
+        out.write(data)
+
+    try:
+        reader = open_reader(
+            path, fmt=fmt, source=source, normalizer=Normalizer(config), mapping=mapping
+        )
+        chunk: list[tuple[Any, ...]] = []
+        for unit in reader:
+            chunk.append(_encode(unit))
+            if len(chunk) >= CHUNK_UNITS:
+                dump(("units", reader.bytes_read, chunk))
+                chunk = []
+        dump(("units", reader.bytes_read, chunk))
+        dump(("end", reader.bytes_read, []))
+        out.flush()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the loading process stopped or was interrupted: nothing is waiting for us
+    except Exception as e:  # noqa: BLE001 - reported to the loading process, which raises
+        try:
+            dump(("error", 0, [f"{type(e).__name__}: {e}"]))
+            out.flush()
+        except OSError:
+            pass
+
+
+class ParallelReader:
+    """A `UnitReader` whose parsing runs in a child process.
+
+    Create it after `open_reader` has checked the file (format, mapping, header) in this
+    process, so those errors surface before a process starts.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fmt: str,
+        source: str,
+        config: Config,
+        mapping: Mapping | None = None,
+    ) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.source = source
+        self.config = config
+        self.mapping = mapping
+        self._bytes_read = 0
+
+    @property
+    def bytes_read(self) -> int:
+        return self._bytes_read
+
+    def __iter__(self) -> Iterator[Observation | Reject]:
+        # A fresh interpreter running this module, not multiprocessing: its "spawn" re-runs the
+        # caller's main script, which breaks any script without a __main__ guard.
+        job: _Job = (self.path, self.fmt, self.source, self.config, self.mapping)
+        file, source = str(self.path), self.source
+        with tempfile.TemporaryFile() as errors:
+            child = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
+            assert child.stdin is not None and child.stdout is not None
+            # The OS pipe holds a fraction of one chunk, so without this thread the child would
+            # stall whenever this process is busy resolving. The thread only reads bytes (the
+            # GIL is released while it waits), keeping up to a few batches' worth queued.
+            ahead = max(4, 2 * self.config.batch_size // CHUNK_UNITS + 1)
+            pending: queue.Queue[bytes | None] = queue.Queue(maxsize=ahead)
+            stop = threading.Event()
+            drain = threading.Thread(
+                target=_drain, args=(child.stdout, pending, stop), name="idgraph-parse-reader"
+            )
+            try:
+                pickle.dump(job, child.stdin, pickle.HIGHEST_PROTOCOL)
+                child.stdin.close()
+                drain.start()
+                while True:
+                    data = pending.get()
+                    if data is None:
+                        code = child.wait(timeout=5)
+                        errors.seek(0)
+                        tail = errors.read()[-500:].decode("utf-8", "replace").strip()
+                        raise InputError(
+                            f"the parsing process stopped unexpectedly (exit code {code})"
+                            + (f": {tail.splitlines()[-1]}" if tail else ""),
+                            file=file,
+                        )
+                    kind, bytes_read, payload = pickle.loads(data)
+                    if kind == "error":
+                        raise InputError(f"reading failed: {payload[0]}", file=file)
+                    self._bytes_read = bytes_read
+                    if kind == "end":
+                        return
+                    for unit in payload:
+                        if unit[0] == _OBS:
+                            _, line, key, ts, ids, attrs, name, props, consent = unit
+                            yield Observation(
+                                source,
+                                key,
+                                ts,
+                                ids,
+                                attrs,
+                                None if name is None else BehaviourEvent(name, props),
+                                consent,
+                                file,
+                                line,
+                            )
+                        else:
+                            _, line, reason, field, raw, suppressed = unit
+                            yield Reject(file, line, reason, field, raw, suppressed)
+            finally:
+                stop.set()
+                if child.poll() is None:
+                    child.kill()
+                child.wait()
+                if drain.is_alive():
+                    drain.join(timeout=5)
+                child.stdout.close()
+
+
+def _drain(stream: BinaryIO, pending: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Move framed messages from the child's stdout to `pending`; None at end of stream."""
+    while True:
+        try:
+            data: bytes | None = _receive(stream)
+        except (EOFError, OSError, ValueError):
+            data = None
+        while not stop.is_set():
+            try:
+                pending.put(data, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if data is None or stop.is_set():
+            return
+
+
+def _receive(stream: BinaryIO) -> bytes:
+    """One message's pickle, sent as its length and then its bytes. Each pickle stands alone,
+    so neither side keeps a memo of everything sent so far."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return data
+
+
+def _main() -> None:
+    job = pickle.load(sys.stdin.buffer)
+    _produce(sys.stdout.buffer, job)
+
+
+if __name__ == "__main__":
+    _main()
