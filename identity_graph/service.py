@@ -179,10 +179,13 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
+        limit = self.config.batch_size
         if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
             reader = ParallelReader(
                 path, fmt=fmt, source=source, config=self.config, mapping=mapping
             )
+            # A small first batch: resolving starts while the parser is still warming up.
+            limit = max(1, limit // 10)
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []
@@ -196,9 +199,10 @@ class IdentityService:
                 else:
                     summary.accepted += 1
                     batch.append(unit)
-                    if len(batch) >= self.config.batch_size:
+                    if len(batch) >= limit:
                         self._flush(batch, summary, rejects)
                         batch = []
+                        limit = self.config.batch_size
                 if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
                     progress(reader.bytes_read - last_bytes)
                     last_bytes = reader.bytes_read

@@ -114,6 +114,7 @@ class ParallelReader:
         self.config = config
         self.mapping = mapping
         self._bytes_read = 0
+        self.child_exit_code: int | None = None  # once the child has been reaped
 
     @property
     def bytes_read(self) -> int:
@@ -183,7 +184,7 @@ class ParallelReader:
                 stop.set()
                 if child.poll() is None:
                     child.kill()
-                child.wait()
+                self.child_exit_code = child.wait()
                 if drain.is_alive():
                     drain.join(timeout=5)
                 child.stdout.close()

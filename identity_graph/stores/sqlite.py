@@ -92,6 +92,10 @@ class SQLiteStore:
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA cache_size = -65536")
         self._depth = 0
+        # Row ids of the identifiers upserted in the current transaction: a batch looks its
+        # identifiers up several times (anchors, link ends, neighbour counts) and row ids do
+        # not change while the write lock is held. Emptied when the transaction ends.
+        self._upserted_ids: dict[IdKey, int] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def init(self) -> None:
@@ -133,9 +137,11 @@ class SQLiteStore:
             yield
         except BaseException:
             self._depth = 0
+            self._upserted_ids = {}
             self.conn.execute("ROLLBACK")
             raise
         self._depth = 0
+        self._upserted_ids = {}
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -153,7 +159,17 @@ class SQLiteStore:
         )
 
     def _row_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
+        known = self._upserted_ids
         result: dict[IdKey, int] = {}
+        if known:
+            missing: list[IdKey] = []
+            for key in keys:
+                row_id = known.get(key)
+                if row_id is None:
+                    missing.append(key)
+                else:
+                    result[key] = row_id
+            keys = missing
         for chunk in chunks(keys):
             self._load_keys(chunk)
             for row_id, type_, value in self.conn.execute(
@@ -191,6 +207,8 @@ class SQLiteStore:
             "last_seen = max(last_seen, excluded.last_seen)",
             ((k[0], k[1], iso(first), iso(last)) for k, first, last in sightings),
         )
+        if self._depth:
+            self._upserted_ids.update(self._row_ids([k for k, _, _ in sightings]))
 
     def write_observations(
         self, observations: Sequence[Observation], anchors: Sequence[IdKey]
