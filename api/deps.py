@@ -35,6 +35,10 @@ class ServiceHandle:
         self._service = service
         self._lock = threading.Lock()
 
+    def unlocked(self) -> IdentityService:
+        """The service for work that touches no store (parsing, normalizing): no lock."""
+        return self._service
+
     def __enter__(self) -> IdentityService:
         self._lock.acquire()
         return self._service

@@ -456,7 +456,8 @@ def demo(ctx: Context, persons: int, seed: int, out: Path) -> None:
 @click.option("--batch-size", default=5000, show_default=True)
 @handle_errors
 def copy(src_url: str, dst_url: str, batch_size: int) -> None:
-    """Copy a whole graph, audit and overrides included, into an empty store."""
+    """Copy a whole graph into an empty store: audit, steward decisions, saved segments, the
+    erasure salt and the suppression list included."""
     from identity_graph.stores import open_store
     from identity_graph.stores.copy import copy_store, source_counts
 

@@ -122,6 +122,14 @@ class EventResult:
     field: str | None = None
 
 
+@dataclass
+class ParsedEvents:
+    """Events parsed for ingest: the rejected ones already have their result."""
+
+    results: list[EventResult | None]
+    accepted: list[tuple[int, Observation]]
+
+
 def parse_identifier(text: str, value: str | None = None) -> tuple[str, str]:
     """`TYPE VALUE` or `TYPE:VALUE` from the command line or a query string."""
     if value is not None:
@@ -229,18 +237,29 @@ class IdentityService:
 
     def ingest_events(self, events: Sequence[object], *, source: str) -> list[EventResult]:
         """Real-time ingest of Segment-spec events: resolved before this returns."""
+        return self.ingest_parsed(self.parse_events(events, source=source))
+
+    def parse_events(self, events: Sequence[object], *, source: str) -> ParsedEvents:
+        """The store-free half of `ingest_events`: parse and normalize every event. Safe to
+        run beside another request's store work (the normalizer's cache is thread-safe)."""
         from identity_graph.loaders.segment import parse_event
 
-        results: list[EventResult | None] = [None] * len(events)
-        accepted: list[tuple[int, Observation]] = []
+        parsed = ParsedEvents([None] * len(events), [])
         for index, raw in enumerate(events):
             unit = parse_event(
                 raw, source=source, normalizer=self.normalizer, file="request", line=index
             )
             if isinstance(unit, Reject):
-                results[index] = EventResult(index, False, reason=unit.reason, field=unit.field)
+                parsed.results[index] = EventResult(
+                    index, False, reason=unit.reason, field=unit.field
+                )
             else:
-                accepted.append((index, unit))
+                parsed.accepted.append((index, unit))
+        return parsed
+
+    def ingest_parsed(self, parsed: ParsedEvents) -> list[EventResult]:
+        """Write and resolve what `parse_events` accepted; one result per event, in order."""
+        results, accepted = parsed.results, parsed.accepted
         if accepted:
             batch = ingest_batch(
                 self.store, self.config, [o for _, o in accepted], fuzzy_rules=self.fuzzy_rules

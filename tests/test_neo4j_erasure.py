@@ -26,8 +26,8 @@ import pytest
 from identity_graph.config import Config
 from identity_graph.cypher_lint import parse_header
 from identity_graph.erasure import ErasureService, needles, scrubber
-from identity_graph.errors import ConfigError, StoreError
-from identity_graph.models import AuditEvent, key_text
+from identity_graph.errors import ConfigError, ConflictError, StoreError
+from identity_graph.models import AuditEvent, key_text, parse_iso
 from identity_graph.stores.cypher_queries import query_names, read_query
 from identity_graph.stores.neo4j import Neo4jStore
 from identity_graph.stores.neo4j_privacy import QUERIES, Neo4jPrivacyStore
@@ -195,6 +195,14 @@ METHODS: list[tuple[str, Callable[[PrivacyStore], object], list[str]]] = [
     ("suppress", lambda p: p.suppress([("ab12", "email")], NOW), ["suppress"]),
     ("suppressed", lambda p: p.suppressed(["ab12"]), ["suppressed"]),
     ("lift_suppression", lambda p: p.lift_suppression(["ab12"]), ["lift_suppression"]),
+    ("put_salt", lambda p: p.put_salt(SALT), ["create_erasure_salt"]),
+    ("suppression_list", lambda p: p.suppression_list(), ["suppression_list"]),
+    ("suppression_list-page", lambda p: p.suppression_list(limit=5), ["suppression_list"]),
+    (
+        "put_suppression_list",
+        lambda p: p.put_suppression_list([("ab12", "email", NOW)]),
+        ["put_suppression_list"],
+    ),
     (
         "anchored_observations",
         lambda p: p.anchored_observations([EMAIL]),
@@ -291,6 +299,80 @@ def test_the_suppression_list_round_trip_in_batches() -> None:
     privacy.lift_suppression(["h3", "h1"])
     assert [c.params for c in rec.of("lift_suppression")] == [{"hashes": ["h1", "h3"]}]
     assert privacy.suppressed([]) == {} and len(rec.of("suppressed")) == 2  # nothing to ask
+
+
+# --- copying a store (identity_graph.stores.copy): the salt and the list as they are ----------
+
+
+def test_put_salt_keeps_the_copied_salt_and_refuses_a_different_one() -> None:
+    privacy, rec = make(create_erasure_salt=lambda p: [{"salt": p["salt"]}])
+    privacy.put_salt(SALT)
+    (made,) = rec.of("create_erasure_salt")
+    assert made.params == {"salt": SALT.hex()} and made.tx.startswith("write")
+    assert SALT.hex() not in made.text
+    check_sent(rec)
+
+    theirs = "ab" * 32  # the MERGE keeps the salt already there and returns it
+    privacy, rec = make(create_erasure_salt=lambda p: [{"salt": theirs}])
+    with pytest.raises(ConflictError, match="different erasure salt"):
+        privacy.put_salt(SALT)
+    privacy.put_salt(bytes.fromhex(theirs))  # the same salt again is fine
+    assert [c.params for c in rec.of("create_erasure_salt")] == [
+        {"salt": SALT.hex()},
+        {"salt": theirs},
+    ]
+
+
+def test_the_suppression_list_is_read_in_hash_order_page_by_page() -> None:
+    stored = {
+        "h1": NOW_TEXT,
+        "h2": "2026-01-01T00:00:00.000000+00:00",
+        "h3": NOW_TEXT,
+        "h4": "2025-12-31T23:59:59.000000+00:00",
+        "h5": NOW_TEXT,
+    }
+
+    def page(p: dict[str, Any]) -> list[dict[str, Any]]:
+        after = sorted(h for h in stored if h > p["after"])[: p["limit"]]
+        return [{"hash": h, "type": "email", "erased_at": stored[h]} for h in after]
+
+    privacy, rec = make(batch_size=2, suppression_list=page)
+    everything = privacy.suppression_list()
+    assert everything == [(h, "email", parse_iso(t)) for h, t in sorted(stored.items())]
+    assert everything[1][2] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert [c.params for c in rec.of("suppression_list")] == [
+        {"after": "", "limit": 2},
+        {"after": "h2", "limit": 2},
+        {"after": "h4", "limit": 2},
+    ]
+    assert len({c.tx for c in rec.calls}) == 1 and rec.calls[0].tx.startswith("read")
+    check_sent(rec)
+
+    privacy, rec = make(batch_size=2, suppression_list=page)
+    assert [h for h, _, _ in privacy.suppression_list(after="h1", limit=3)] == ["h2", "h3", "h4"]
+    assert [c.params for c in rec.of("suppression_list")] == [{"after": "h1", "limit": 3}]
+    assert privacy.suppression_list(after="h5", limit=3) == []
+
+
+def test_put_suppression_list_keeps_each_erasure_time_in_batches() -> None:
+    earlier = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
+    privacy, rec = make(batch_size=2)
+    privacy.put_suppression_list(
+        [("h1", "email", NOW), ("h2", "phone", earlier), ("h3", "user_id", NOW)]
+    )
+    assert [c.params for c in rec.of("put_suppression_list")] == [
+        {
+            "rows": [
+                {"hash": "h1", "type": "email", "erased_at": NOW_TEXT},
+                {"hash": "h2", "type": "phone", "erased_at": "2025-06-01T08:30:00.000000+00:00"},
+            ]
+        },
+        {"rows": [{"hash": "h3", "type": "user_id", "erased_at": NOW_TEXT}]},
+    ]
+    assert len({c.tx for c in rec.calls}) == 1 and rec.calls[0].tx.startswith("write")
+    check_sent(rec)
+    privacy.put_suppression_list([])
+    assert len(rec.calls) == 2  # nothing to write, nothing sent
 
 
 def test_filter_suppressed_works_with_the_neo4j_privacy_store() -> None:
@@ -571,6 +653,9 @@ def test_inside_the_callers_transaction_every_method_joins_it() -> None:
     )
     with privacy.store.transaction():
         privacy.salt(create=True)
+        privacy.put_salt(SALT)
+        privacy.put_suppression_list([("h", "email", NOW)])
+        privacy.suppression_list()
         privacy.erase_identifiers([EMAIL])
         privacy.rewrite_payloads(needles([EMAIL]), scrubber(HASHED))
         privacy.suppress([("h", "email")], NOW)

@@ -18,8 +18,10 @@ def ingest_events(body: IngestCreate, handle: ServiceDep, settings: SettingsDep)
     flagged `duplicate`, and changes nothing."""
     if len(body.events) > settings.max_batch:
         raise too_large("events", len(body.events), settings.max_batch)
+    # Parsing needs no store: it runs outside the lock, beside another request's write.
+    parsed = handle.unlocked().parse_events(body.events, source=body.source)
     with handle as service:
-        outcome = service.ingest_events(body.events, source=body.source)
+        outcome = service.ingest_parsed(parsed)
     results = [
         IngestEventPublic(
             index=r.index,

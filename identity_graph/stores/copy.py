@@ -1,14 +1,20 @@
 """Copy a whole store into another, empty one (`idgraph copy --from URL --to URL`).
 
-Everything moves, in batches, each batch in one transaction of the destination: profiles (with
-golden values, merged and emptied ones too), identifiers with their flags and profile, the
-observations with their attributes, events and consent, links with their evidence, the audit
-trail with its sequence numbers, the steward decisions, and the profile id counter (ids are never
-reused, so a profile id given out by the source is never given out again by the copy).
+Everything moves, in batches, each batch in one transaction of the destination. First the
+erasure salt and the suppression list (salted hashes of erased identifiers, each with its type
+and erasure time), so that no part of a copy, even one interrupted halfway, lets an erased person
+back in on a later load, and the hashes in copied audit tombstones and overrides still match the
+salt. Then profiles (with golden values, merged and emptied ones too), identifiers with their
+flags and profile, the observations with their attributes, events and consent, links with their
+evidence, the audit trail with its sequence numbers, the steward decisions, the profile id
+counter (ids are never reused, so a profile id given out by the source is never given out again
+by the copy), and last the saved segments (name, rule, created and updated times).
 
 Reading all of that needs a few methods beyond the `Store` protocol; they make up `Copyable`.
-`Neo4jStore` has them; a `SQLiteStore` gets them from `sqlite_copy.SQLiteCopy`. Copy a store that
-nothing writes to meanwhile: the source is read page by page, not as one snapshot.
+`Neo4jStore` has them; a `SQLiteStore` gets them from `sqlite_copy.SQLiteCopy`. Segments, the
+salt and the suppression list go through the `SegmentStore` and `PrivacyStore` of each side
+(`stores/privacy.py`). Copy a store that nothing writes to meanwhile: the source is read page by
+page, not as one snapshot.
 """
 
 from __future__ import annotations
@@ -20,11 +26,27 @@ from typing import Protocol, TypeVar, runtime_checkable
 from identity_graph.errors import ConfigError, ConflictError
 from identity_graph.models import AuditEvent, IdKey, Observation, Override, ProfileRecord
 from identity_graph.stores.base import Store
+from identity_graph.stores.privacy import (
+    PrivacyStore,
+    SegmentStore,
+    has_privacy_store,
+    privacy_store,
+    segment_store,
+)
 
 T = TypeVar("T")
 
 BATCH_SIZE = 5000
-KINDS = ("profiles", "identifiers", "observations", "links", "audit_events", "overrides")
+KINDS = (
+    "suppressed_identifiers",
+    "profiles",
+    "identifiers",
+    "observations",
+    "links",
+    "audit_events",
+    "overrides",
+    "segments",
+)
 
 CopyProgress = Callable[[str, int], None]
 """Called after each batch with what was copied (one of `KINDS`) and how many in that batch."""
@@ -78,27 +100,43 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+def _privacy(store: Store) -> PrivacyStore | None:
+    """The store's salt and suppression list, if it keeps them (every store with a privacy
+    store also has a segment store)."""
+    return privacy_store(store) if has_privacy_store(store) else None
+
+
+def _segments(store: Store) -> SegmentStore | None:
+    return segment_store(store) if has_privacy_store(store) else None
+
+
 def source_counts(src: Store) -> dict[str, int]:
     """How much there is to copy, for a progress bar (live profiles only: a lower bound)."""
     st = src.stats()
+    privacy, segments = _privacy(src), _segments(src)
     return {
+        "suppressed_identifiers": len(privacy.suppression_list()) if privacy else 0,
         "profiles": st.profiles,
         "identifiers": st.identifiers,
         "observations": st.observations,
         "links": st.links,
         "audit_events": st.audit_events,
         "overrides": len(src.overrides()),
+        "segments": len(segments.list_segments()) if segments else 0,
     }
 
 
 def _ensure_empty(dst: Store, extra: Copyable) -> None:
     st = dst.stats()
+    privacy, segments = _privacy(dst), _segments(dst)
     held = {
         "observations": st.observations,
         "identifiers": st.identifiers,
         "links": st.links,
         "audit events": st.audit_events,
         "overrides": len(dst.overrides()),
+        "segments": len(segments.list_segments()) if segments else 0,
+        "suppressed identifiers": len(privacy.suppression_list(limit=1)) if privacy else 0,
     }
     if next(iter(extra.iter_all_profiles()), None) is not None:
         held["profiles"] = 1
@@ -127,6 +165,19 @@ def copy_store(
         counts[kind] += n
         if progress is not None and n:
             progress(kind, n)
+
+    # Segments are read now (and written last) so a destination without them fails early.
+    src_s, dst_s = _segments(src), _segments(dst)
+    records = src_s.list_segments() if src_s is not None else []
+    if records and dst_s is None:
+        raise ConfigError(
+            f"cannot copy into {dst.url}: it keeps no segments, and the source has {len(records)}"
+        )
+    # The salt and the suppression list first: before anything could make the copy a salt of
+    # its own, and so that a copy stopped halfway still keeps erased people out.
+    src_p = _privacy(src)
+    if src_p is not None:
+        _copy_suppression(src_p, dst, _privacy(dst), batch_size, done)
 
     # Profiles first: identifiers point at them. A profile merged into another is written
     # without `merged_into` first, then again with it once every profile exists.
@@ -177,7 +228,45 @@ def copy_store(
             dst_x.put_overrides(overrides)
         dst_x.set_next_profile_id(src_x.next_profile_id())
     done("overrides", len(overrides))
+
+    if dst_s is not None:
+        for batch in _batches(records, batch_size):
+            with dst.transaction():
+                for record in batch:
+                    dst_s.put_segment(record)
+            done("segments", len(batch))
     return counts
+
+
+def _copy_suppression(
+    src_p: PrivacyStore,
+    dst: Store,
+    dst_p: PrivacyStore | None,
+    batch_size: int,
+    done: CopyProgress,
+) -> None:
+    """The erasure salt, then the suppression list page by page (each entry keeps its type and
+    erasure time), each write in a transaction of `dst`."""
+    salt = src_p.salt(create=False)
+    entries = src_p.suppression_list(limit=batch_size)
+    if salt is None and not entries:
+        return
+    if dst_p is None:
+        raise ConfigError(
+            f"cannot copy into {dst.url}: it keeps no suppression list, and the source has "
+            "erased identifiers that must stay erased"
+        )
+    if salt is not None:
+        try:
+            with dst.transaction():
+                dst_p.put_salt(salt)
+        except ConflictError as e:
+            raise ConflictError(f"cannot copy into {dst.url}: {e}") from e
+    while entries:
+        with dst.transaction():
+            dst_p.put_suppression_list(entries)
+        done("suppressed_identifiers", len(entries))
+        entries = src_p.suppression_list(after=entries[-1][0], limit=batch_size)
 
 
 def _unmerged(p: ProfileRecord) -> ProfileRecord:

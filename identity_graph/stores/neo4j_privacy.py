@@ -22,6 +22,11 @@ lose their golden JSON and their `Golden` nodes; a rewritten event gets its nume
 query, but the bytes of deleted records may stay in the store files until reused and in the
 transaction logs until pruned; `neo4j-admin database copy` writes a compacted copy.
 
+`idgraph copy` (identity_graph.stores.copy) carries the salt and the list as they are:
+`put_salt` keeps the copied salt (refusing a different one already there), and
+`suppression_list` / `put_suppression_list` move the entries page by page, each with its own
+type and erasure time.
+
 Ingest consults this suppression list as it does SQLite's (`has_privacy_store`). The schema's
 uniqueness constraint on `SuppressedIdentifier.hash` (cypher/schema_suppressed_hash.cypher)
 indexes the lookups and keeps one node per hash when two erasures of one identifier race.
@@ -43,7 +48,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
-from identity_graph.errors import StoreError
+from identity_graph.errors import ConflictError, StoreError
 from identity_graph.models import AuditEvent, IdKey, iso, key_text, parse_iso
 from identity_graph.privacy_models import (
     ConsentSignal,
@@ -132,7 +137,7 @@ RETURN c.salt AS salt
 """,
     "create_erasure_salt": """\
 // create_erasure_salt: make the erasure salt once; a salt that already exists is kept and returned
-// params: salt (hex text of 32 random bytes from `secrets`)
+// params: salt (hex text of 32 random bytes from `secrets`, or the salt of a store copied here)
 // The Counter name constraint (schema_counter_name) makes this MERGE safe when two first
 // erasures race: one creates the node, the other waits for its lock and reads its salt.
 MERGE (c:Counter {name: 'erasure_salt'})
@@ -161,6 +166,24 @@ RETURN s.hash AS hash, s.erased_at AS erased_at
 MATCH (s:SuppressedIdentifier)
 WHERE s.hash IN $hashes
 DELETE s
+""",
+    "suppression_list": """\
+// suppression_list: one page of the suppression list, in hash order (copying a store)
+// params: after (hex text; '' before the first page), limit (integer)
+MATCH (s:SuppressedIdentifier)
+WHERE s.hash > $after
+RETURN s.hash AS hash, s.type AS type, s.erased_at AS erased_at
+ORDER BY hash
+LIMIT $limit
+""",
+    "put_suppression_list": """\
+// put_suppression_list: put entries on the suppression list, each with its own erasure time
+// params: rows (list of {hash, type, erased_at})
+// For copying a store; a hash already on the list takes the type and time given.
+UNWIND $rows AS row
+MERGE (s:SuppressedIdentifier {hash: row.hash})
+SET s.type = row.type,
+    s.erased_at = row.erased_at
 """,
     # -- erasure: rows ---------------------------------------------------------------------------
     "anchored_observations": """\
@@ -590,6 +613,41 @@ class Neo4jPrivacyStore(Neo4jSegmentStore):
 
     def lift_suppression(self, hashes: Sequence[str]) -> None:
         self._batched("lift_suppression", "hashes", sorted(set(hashes)), write=True)
+
+    def put_salt(self, salt: bytes) -> None:
+        """Keep `salt` (the salt of a store copied here) as the erasure salt: the MERGE of
+        `create_erasure_salt` makes it unless there is one, and returns the salt kept."""
+        rows = self._transaction(
+            "erasure salt",
+            lambda run: run("create_erasure_salt", {"salt": salt.hex()}),
+            write=True,
+        )
+        if not rows or bytes.fromhex(rows[0]["salt"]) != salt:
+            raise ConflictError("the store already has a different erasure salt")
+
+    def suppression_list(
+        self, *, after: str = "", limit: int | None = None
+    ) -> list[tuple[str, str, datetime]]:
+        """Entries in hash order after `after`: one page of `limit`, or without a limit every
+        page of `batch_size` (one read transaction)."""
+        page = self.store.batch_size if limit is None else limit
+
+        def work(run: Run) -> list[Row]:
+            rows: list[Row] = []
+            start = after
+            while True:
+                got = run("suppression_list", {"after": start, "limit": page})
+                rows += got
+                if limit is not None or len(got) < page:
+                    return rows
+                start = got[-1]["hash"]
+
+        rows = self._transaction("suppression list", work, write=False)
+        return [(r["hash"], r["type"], parse_iso(r["erased_at"])) for r in rows]
+
+    def put_suppression_list(self, entries: Sequence[tuple[str, str, datetime]]) -> None:
+        rows = [{"hash": h, "type": t, "erased_at": iso(when)} for h, t, when in entries]
+        self._batched("put_suppression_list", "rows", rows, write=True)
 
     # -- consent and subject access -----------------------------------------------------------
     def consent_signals(self, profile_ids: Sequence[int]) -> list[ConsentSignal]:

@@ -1,9 +1,8 @@
 """Store contracts for segments, consent and erasure, and which adapter provides them.
 
 They sit beside `Store` (base.py) rather than in it so an adapter can gain them on its own
-schedule: the SQLite store has all of them (`sqlite_segments.py`, `sqlite_erasure.py`); the
-Neo4j store has segments, consent and the subject-access reads (`neo4j_privacy.py`), and its
-erasure methods raise `ConfigError`. A new adapter adds its branch to `segment_store` /
+schedule. Both stores have all of them: SQLite in `sqlite_segments.py` and
+`sqlite_erasure.py`, Neo4j in `neo4j_privacy.py`. A new adapter adds its branch to `segment_store` /
 `privacy_store` below; every other store gets a `ConfigError` that says the feature is not
 available there.
 """
@@ -47,6 +46,24 @@ class PrivacyStore(Protocol):
     def suppress(self, entries: Sequence[tuple[str, str]], when: datetime) -> None: ...
     def suppressed(self, hashes: Sequence[str]) -> dict[str, datetime]: ...
     def lift_suppression(self, hashes: Sequence[str]) -> None: ...
+
+    # copying a whole store (identity_graph.stores.copy): the salt and the list as they are
+    def put_salt(self, salt: bytes) -> None:
+        """Keep `salt` as the store's erasure salt (the salt of the store being copied), so
+        hashes made with it keep matching; `ConflictError` if the store has a different one."""
+        ...
+
+    def suppression_list(
+        self, *, after: str = "", limit: int | None = None
+    ) -> list[tuple[str, str, datetime]]:
+        """(hash, identifier type, erased at) of the entries whose hash sorts after `after`,
+        in hash order, at most `limit` of them (all without one)."""
+        ...
+
+    def put_suppression_list(self, entries: Sequence[tuple[str, str, datetime]]) -> None:
+        """Put (hash, identifier type, erased at) entries on the list, each with its own
+        erasure time (an entry already there takes the type and time given)."""
+        ...
 
     # subject access and consent
     def consent_signals(self, profile_ids: Sequence[int]) -> list[ConsentSignal]: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -74,6 +75,9 @@ def audit_event_from_row(row: Sequence[Any]) -> AuditEvent:
     )
 
 
+WRITE_LOCK_POLL_S = 0.001
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
@@ -84,7 +88,8 @@ class SQLiteStore:
             )
         except sqlite3.Error as e:
             raise StoreUnavailable(f"cannot open {self.url}: {e}") from e
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
@@ -128,10 +133,7 @@ class SQLiteStore:
             finally:
                 self._depth -= 1
             return
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise StoreUnavailable(f"{self.url}: cannot start a write: {e}") from e
+        self._begin_write()
         self._depth = 1
         try:
             yield
@@ -146,6 +148,29 @@ class SQLiteStore:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StoreError(f"{self.url}: commit failed: {e}") from e
+
+    def _begin_write(self) -> None:
+        """BEGIN IMMEDIATE, waiting for another writer by polling every millisecond.
+
+        SQLite's own busy handler backs off to 50-100 ms sleeps, so a process waiting for the
+        write lock typically wakes tens of milliseconds after it is free, and a writer that
+        commits and begins again at once (a big load) can keep it from ever winning. Polling
+        takes the lock within a millisecond of its release.
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as e:
+                    busy = getattr(e, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+                    if not busy or time.monotonic() >= deadline:
+                        raise StoreUnavailable(f"{self.url}: cannot start a write: {e}") from e
+                time.sleep(WRITE_LOCK_POLL_S)
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
     # -- key <-> row id ---------------------------------------------------------------------
     def _load_keys(self, keys: Iterable[IdKey], table: str = "batch_keys") -> None:

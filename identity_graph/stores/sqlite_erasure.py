@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from identity_graph.errors import StoreError
+from identity_graph.errors import ConflictError, StoreError
 from identity_graph.models import AuditEvent, IdKey, iso, key_text, parse_iso
 from identity_graph.privacy_models import ConsentSignal, StoredEvent, StoredObservation
 from identity_graph.stores.sqlite import audit_event_from_row, chunks
@@ -82,6 +82,30 @@ class SQLitePrivacyStore:
     def lift_suppression(self, hashes: Sequence[str]) -> None:
         self.conn.executemany(
             "DELETE FROM suppressed_identifiers WHERE hash = ?", ((h,) for h in hashes)
+        )
+
+    def put_salt(self, salt: bytes) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (SALT_KEY, salt.hex())
+        )
+        if self.salt(create=False) != salt:
+            raise ConflictError("the store already has a different erasure salt")
+
+    def suppression_list(
+        self, *, after: str = "", limit: int | None = None
+    ) -> list[tuple[str, str, datetime]]:
+        rows = self.conn.execute(
+            "SELECT hash, type, erased_at FROM suppressed_identifiers WHERE hash > ? "
+            "ORDER BY hash LIMIT ?",
+            (after, -1 if limit is None else limit),
+        )
+        return [(h, t, parse_iso(ts)) for h, t, ts in rows]
+
+    def put_suppression_list(self, entries: Sequence[tuple[str, str, datetime]]) -> None:
+        self.conn.executemany(
+            "INSERT INTO suppressed_identifiers(hash, type, erased_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(hash) DO UPDATE SET type = excluded.type, erased_at = excluded.erased_at",
+            ((h, t, iso(when)) for h, t, when in entries),
         )
 
     # -- consent and subject access -------------------------------------------------------------
