@@ -118,7 +118,7 @@ class Resolver:
         nodes = self.store.get_identifiers(sorted(touched))
         # Only a new link changes how many distinct neighbours an identifier has.
         grew = sorted({k for a, b, _ in new_links for k in (a, b)} & nodes.keys())
-        counts = self.store.neighbour_type_counts(grew) if grew else {}
+        counts = self._neighbour_counts(grew, nodes, links)
         newly_generic = sorted(
             k for k in grew if not nodes[k].generic and is_generic(counts.get(k, {}), self.config)
         )
@@ -160,6 +160,31 @@ class Resolver:
             clusterer, unions, blocked, current, new_links, now, outcome, new_attributes or set()
         )
         return outcome
+
+    def _neighbour_counts(
+        self, keys: list[IdKey], nodes: Mapping[IdKey, IdentifierNode], links: Sequence[Link]
+    ) -> dict[IdKey, dict[str, int]]:
+        """Distinct neighbours by type of `keys`. An identifier that has no profile yet was
+        first seen in this batch, so all its links are among the batch's `links`: counted
+        here, without a query. The others are counted by the store."""
+        fresh = {k for k in keys if nodes[k].profile_id is None}
+        neighbours: dict[IdKey, set[IdKey]] = {k: set() for k in fresh}
+        for link in links:
+            if link.a in fresh:
+                neighbours[link.a].add(link.b)
+            if link.b in fresh:
+                neighbours[link.b].add(link.a)
+        counts: dict[IdKey, dict[str, int]] = {}
+        for key, others in neighbours.items():
+            by_type: dict[str, int] = {}
+            for other in others:
+                by_type[other[0]] = by_type.get(other[0], 0) + 1
+            if by_type:
+                counts[key] = by_type
+        known = [k for k in keys if k not in fresh]
+        if known:
+            counts.update(self.store.neighbour_type_counts(known))
+        return counts
 
     def _write_incremental(
         self,
