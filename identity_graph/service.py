@@ -122,6 +122,9 @@ class EventResult:
     field: str | None = None
 
 
+EARLY_FLUSH_UNITS = 1000
+
+
 @dataclass
 class ParsedEvents:
     """Events parsed for ingest: the rejected ones already have their result."""
@@ -187,13 +190,14 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
-        limit = self.config.batch_size
+        parallel: ParallelReader | None = None
         if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
-            reader = ParallelReader(
+            reader = parallel = ParallelReader(
                 path, fmt=fmt, source=source, config=self.config, mapping=mapping
             )
-            # A small first batch: resolving starts while the parser is still warming up.
-            limit = max(1, limit // 10)
+        # With a parsing process, a partial batch is resolved whenever the parser has nothing
+        # ready, rather than waiting idle for a full one (at the start, above all).
+        early = max(1, min(self.config.batch_size, EARLY_FLUSH_UNITS))
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []
@@ -207,10 +211,11 @@ class IdentityService:
                 else:
                     summary.accepted += 1
                     batch.append(unit)
-                    if len(batch) >= limit:
+                    if len(batch) >= self.config.batch_size or (
+                        parallel is not None and parallel.caught_up and len(batch) >= early
+                    ):
                         self._flush(batch, summary, rejects)
                         batch = []
-                        limit = self.config.batch_size
                 if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
                     progress(reader.bytes_read - last_bytes)
                     last_bytes = reader.bytes_read
