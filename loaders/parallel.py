@@ -38,7 +38,7 @@ MIN_PARALLEL_BYTES = 8 << 20
 
 _OBS, _REJECT = 0, 1
 _LENGTH = struct.Struct("<Q")
-_Job = tuple[Path, str, str, Config, "Mapping | None"]
+_Job = tuple[Path, str, str, Config, "Mapping | None", int]
 
 
 def _encode(unit: Observation | Reject) -> tuple[Any, ...]:
@@ -62,7 +62,7 @@ def _produce(out: BinaryIO, job: _Job) -> None:
     """The child: run the in-process reader, write its units in chunks, then "end"."""
     from identity_graph.loaders import open_reader
 
-    path, fmt, source, config, mapping = job
+    path, fmt, source, config, mapping, chunk_units = job
 
     def dump(message: tuple[str, int, list[Any]]) -> None:
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
@@ -76,7 +76,7 @@ def _produce(out: BinaryIO, job: _Job) -> None:
         chunk: list[tuple[Any, ...]] = []
         for unit in reader:
             chunk.append(_encode(unit))
-            if len(chunk) >= CHUNK_UNITS:
+            if len(chunk) >= chunk_units:
                 dump(("units", reader.bytes_read, chunk))
                 chunk = []
         dump(("units", reader.bytes_read, chunk))
@@ -126,7 +126,7 @@ class ParallelReader:
     def __iter__(self) -> Iterator[Observation | Reject]:
         # A fresh interpreter running this module, not multiprocessing: its "spawn" re-runs the
         # caller's main script, which breaks any script without a __main__ guard.
-        job: _Job = (self.path, self.fmt, self.source, self.config, self.mapping)
+        job: _Job = (self.path, self.fmt, self.source, self.config, self.mapping, CHUNK_UNITS)
         file, source = str(self.path), self.source
         with tempfile.TemporaryFile() as errors:
             child = subprocess.Popen(

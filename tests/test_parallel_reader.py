@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import identity_graph.loaders.parallel as parallel_module
+import identity_graph.service as service_module
 from identity_graph.config import Config
 from identity_graph.errors import InputError
 from identity_graph.generate import generate
@@ -49,15 +52,28 @@ def test_the_child_yields_exactly_the_in_process_units(
         assert any(isinstance(u, Reject) for u in remote)
 
 
+@pytest.mark.parametrize("batch_size", [97, 5000])
 def test_a_load_through_the_child_leaves_the_same_store(
-    data: dict[str, Path], tmp_path: Path
+    data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
 ) -> None:
+    # Small chunks and early flushes: with a batch bigger than the file, every batch but the
+    # last is one flushed early because the parser had nothing ready.
+    monkeypatch.setattr(parallel_module, "CHUNK_UNITS", 40)
+    monkeypatch.setattr(service_module, "EARLY_FLUSH_UNITS", 1)
+    flushes = {False: 0, True: 0}
+    flush = IdentityService._flush
+
+    def counting_flush(self: IdentityService, *args: Any) -> None:
+        flushes[self.config.parallel_parse] += 1
+        flush(self, *args)
+
+    monkeypatch.setattr(IdentityService, "_flush", counting_flush)
     exports = []
     for parallel in (False, True):
         svc = IdentityService.open(f"sqlite:///{tmp_path / f'p{parallel}.db'}")
-        # min 0 MB: every file goes through the child; batch 97 makes several batches
+        # min 0 MB: every file goes through the child
         svc.config = dataclasses.replace(
-            svc.config, parallel_parse=parallel, parallel_parse_min_mb=0, batch_size=97
+            svc.config, parallel_parse=parallel, parallel_parse_min_mb=0, batch_size=batch_size
         )
         summary = svc.load_file(
             data["events"], source="web", rejects_path=tmp_path / f"r{parallel}.jsonl"
@@ -79,6 +95,8 @@ def test_a_load_through_the_child_leaves_the_same_store(
         )
         svc.close()
     assert exports[0] == exports[1]
+    if batch_size > exports[0][0]:
+        assert flushes[False] == 1 and flushes[True] > 1
 
 
 def test_a_child_that_dies_is_an_error_naming_the_file(
