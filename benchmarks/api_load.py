@@ -4,9 +4,12 @@
   time; a pool of client threads sends each one at its scheduled time or as soon as a thread
   is free, and latency is measured from the *scheduled* time, so a server that falls behind
   shows it in the percentiles (no coordinated omission). Half the lookups are hits (e-mail
-  addresses of loaded profiles), half misses (404).
+  addresses of loaded profiles), half misses (404). Baseline: the same loop against
+  `/healthz` just before, so the percentiles of the framework and the machine show beside it.
 * ingest: 1,000-event batches of new identify events, sent by two client threads; reports
-  events/s (accepted events / wall time) and per-batch latency.
+  events/s (accepted events / wall time) and per-batch latency. Baseline: the same batches
+  through `IdentityService` in this process (no HTTP) on a copy of the starting store, split
+  into parsing and the store step (the part one write lock serializes).
 
 The server runs with API keys (a reader key with the `pii` scope for resolve, a steward key
 for ingest), so auth is in the measured path. Errors are transport failures and 5xx answers;
@@ -25,6 +28,7 @@ import platform
 import queue
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -128,8 +132,15 @@ def start_server(
 
 
 def resolve_phase(
-    base: str, key: str, emails: list[str], rate: float, seconds: float, threads: int
+    base: str,
+    key: str,
+    emails: list[str],
+    rate: float,
+    seconds: float,
+    threads: int,
+    path: str = "/v1/resolve",
 ) -> dict[str, Any]:
+    """Open loop against `path` (`/healthz` for the baseline: the same loop, no work)."""
     rng = random.Random(7)
     total = int(rate * seconds)
     plan = [
@@ -159,7 +170,7 @@ def resolve_phase(
                 if delay > 0:
                     time.sleep(delay)
                 try:
-                    r = client.get("/v1/resolve", params={"type": "email", "value": email})
+                    r = client.get(path, params={"type": "email", "value": email})
                     err = f"status {r.status_code}" if r.status_code >= 500 else ""
                     with lock:
                         statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
@@ -192,6 +203,46 @@ def resolve_phase(
     }
 
 
+def make_event(tag: str, n: int) -> dict[str, Any]:
+    return {
+        "type": "identify",
+        "messageId": f"bench-{tag}-{n}",
+        "timestamp": "2026-01-05T10:00:00Z",
+        "userId": f"bench-{tag}-user-{n}",
+        "anonymousId": f"bench-{tag}-anon-{n // 2}",
+        "traits": {"email": f"bench.{tag}.{n}@example.org"},
+    }
+
+
+def inprocess_ingest(db: Path, batches: int, batch_size: int) -> dict[str, Any]:
+    """Baseline: the same batches through `IdentityService` in this process, no HTTP. Splits
+    the time into parsing (outside the write lock in the API) and the store step (inside)."""
+    from identity_graph.service import IdentityService
+
+    svc = IdentityService.open(f"sqlite:///{db}")
+    parse_s = store_s = 0.0
+    accepted = 0
+    try:
+        for b in range(batches):
+            events = [make_event("inproc", b * batch_size + i) for i in range(batch_size)]
+            t0 = time.perf_counter()
+            parsed = svc.parse_events(events, source="bench")
+            t1 = time.perf_counter()
+            results = svc.ingest_parsed(parsed)
+            t2 = time.perf_counter()
+            parse_s += t1 - t0
+            store_s += t2 - t1
+            accepted += sum(r.accepted for r in results)
+    finally:
+        svc.close()
+    return {
+        "events_per_s": accepted / (parse_s + store_s),
+        "store_step_events_per_s": accepted / store_s,
+        "parse_us_per_event": parse_s / accepted * 1e6,
+        "store_us_per_event": store_s / accepted * 1e6,
+    }
+
+
 def ingest_phase(base: str, key: str, batches: int, batch_size: int, tag: str) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -200,14 +251,7 @@ def ingest_phase(base: str, key: str, batches: int, batch_size: int, tag: str) -
     counter = iter(range(batches))
 
     def event(n: int) -> dict[str, Any]:
-        return {
-            "type": "identify",
-            "messageId": f"bench-{tag}-{n}",
-            "timestamp": "2026-01-05T10:00:00Z",
-            "userId": f"bench-{tag}-user-{n}",
-            "anonymousId": f"bench-{tag}-anon-{n // 2}",
-            "traits": {"email": f"bench.{tag}.{n}@example.org"},
-        }
+        return make_event(tag, n)
 
     def worker() -> None:
         nonlocal accepted
@@ -268,9 +312,19 @@ def main() -> None:
         work = Path(tmp)
         store, emails, reader, steward = prepare(work, args.persons)
         print(f"store: {len(emails)} distinct e-mails loaded; resolve 50% hits / 50% misses")
+        baseline_db = work / "baseline.db"
+        src, dst = sqlite3.connect(work / "bench.db"), sqlite3.connect(baseline_db)
+        try:
+            src.backup(dst)  # the same starting store for the in-process baseline
+        finally:
+            src.close()
+            dst.close()
         for workers in args.workers:
             proc, base = start_server(store, work / "keys.json", workers, work)
             try:
+                hz = resolve_phase(
+                    base, reader, emails, args.rate, args.seconds, args.threads, "/healthz"
+                )
                 res = resolve_phase(base, reader, emails, args.rate, args.seconds, args.threads)
                 ing = ingest_phase(base, steward, args.batches, 1000, f"w{workers}")
             finally:
@@ -283,11 +337,28 @@ def main() -> None:
                 f"(statuses {res['statuses']})"
             )
             print(
+                f"workers={workers} baseline /healthz at the same rate: p50 {hz['p50_ms']:.2f} "
+                f"ms, p95 {hz['p95_ms']:.2f} ms, p99 {hz['p99_ms']:.2f} ms, "
+                f"errors {hz['errors']}"
+            )
+            print(
                 f"workers={workers} ingest: {ing['batches']} x 1,000-event batches, "
                 f"{ing['events_per_s']:.0f} events/s, batch p50 {ing['p50_ms']:.0f} ms, "
                 f"p99 {ing['p99_ms']:.0f} ms, errors {ing['errors']}"
             )
-            results.append({"workers": workers, "resolve": res, "ingest": ing})
+            results.append({"workers": workers, "healthz": hz, "resolve": res, "ingest": ing})
+        base_ing = inprocess_ingest(baseline_db, args.batches, 1000)
+        print(
+            f"baseline (in process, no HTTP, same batches on a copy of the starting store): "
+            f"{base_ing['events_per_s']:.0f} events/s; parse "
+            f"{base_ing['parse_us_per_event']:.0f} us/event, store step "
+            f"{base_ing['store_us_per_event']:.0f} us/event (the store step alone: "
+            f"{base_ing['store_step_events_per_s']:.0f} events/s)"
+        )
+        for r in results:
+            ratio = r["ingest"]["events_per_s"] / base_ing["events_per_s"]
+            print(f"workers={r['workers']} ingest over HTTP / in process: {ratio:.2f}")
+        results.append({"baseline_inprocess_ingest": base_ing})
     if args.json:
         print(json.dumps({"machine": machine(), "results": results}, indent=2))
 
