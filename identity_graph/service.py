@@ -122,7 +122,7 @@ class EventResult:
     field: str | None = None
 
 
-EARLY_FLUSH_UNITS = 1000
+FIRST_BATCH_UNITS = 1000
 
 
 @dataclass
@@ -190,14 +190,15 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
-        parallel: ParallelReader | None = None
         if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
-            reader = parallel = ParallelReader(
+            reader = ParallelReader(
                 path, fmt=fmt, source=source, config=self.config, mapping=mapping
             )
-        # With a parsing process, a partial batch is resolved whenever the parser has nothing
-        # ready, rather than waiting idle for a full one (at the start, above all).
-        early = max(1, min(self.config.batch_size, EARLY_FLUSH_UNITS))
+        # Batches start small and double up to batch_size: with a parsing process, resolving
+        # starts while the parser warms up instead of waiting for a full batch. The sizes
+        # depend on the unit count alone, never on timing, so a load (or a re-run after a
+        # kill) splits the file the same way every time and gives the same profile ids.
+        limit = min(self.config.batch_size, FIRST_BATCH_UNITS)
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
         batch: list[Observation] = []
@@ -211,11 +212,10 @@ class IdentityService:
                 else:
                     summary.accepted += 1
                     batch.append(unit)
-                    if len(batch) >= self.config.batch_size or (
-                        parallel is not None and parallel.caught_up and len(batch) >= early
-                    ):
+                    if len(batch) >= limit:
                         self._flush(batch, summary, rejects)
                         batch = []
+                        limit = min(self.config.batch_size, limit * 2)
                 if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
                     progress(reader.bytes_read - last_bytes)
                     last_bytes = reader.bytes_read

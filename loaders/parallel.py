@@ -115,9 +115,6 @@ class ParallelReader:
         self.mapping = mapping
         self._bytes_read = 0
         self.child_exit_code: int | None = None  # once the child has been reaped
-        # True while the unit just yielded ends what has arrived so far: the next one may
-        # take a while, so a caller holding a partial batch can process it in the meantime.
-        self.caught_up = False
 
     @property
     def bytes_read(self) -> int:
@@ -166,10 +163,7 @@ class ParallelReader:
                     self._bytes_read = bytes_read
                     if kind == "end":
                         return
-                    last = len(payload) - 1
-                    for position, unit in enumerate(payload):
-                        if position == last:
-                            self.caught_up = pending.empty()
+                    for unit in payload:
                         if unit[0] == _OBS:
                             _, line, key, ts, ids, attrs, name, props, consent = unit
                             yield Observation(
@@ -186,7 +180,6 @@ class ParallelReader:
                         else:
                             _, line, reason, field, raw, suppressed = unit
                             yield Reject(file, line, reason, field, raw, suppressed)
-                    self.caught_up = False
             finally:
                 stop.set()
                 if child.poll() is None:

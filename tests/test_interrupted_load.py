@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from identity_graph.generate import generate
 
 CLI = [sys.executable, "-c", "from identity_graph.cli import main; main()"]
@@ -47,11 +49,16 @@ def _dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
-def test_killed_load_then_rerun_equals_uninterrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parse", ["in process", "in a second process"])
+def test_killed_load_then_rerun_equals_uninterrupted(tmp_path: Path, parse: str) -> None:
     generate(1500, 5, tmp_path)
     events = tmp_path / "events.jsonl"
     config = tmp_path / "idgraph.toml"
-    config.write_text("[clustering]\nbatch_size = 500\n")
+    # parallel_parse_min_mb = 0: even this small file goes through the parsing process
+    config.write_text(
+        "[clustering]\nbatch_size = 500\n"
+        + ("parallel_parse_min_mb = 0\n" if parse == "in a second process" else "")
+    )
     killed, clean = tmp_path / "killed.db", tmp_path / "clean.db"
 
     def load(db: Path) -> subprocess.Popen[bytes]:

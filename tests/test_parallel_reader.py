@@ -53,21 +53,21 @@ def test_the_child_yields_exactly_the_in_process_units(
 
 
 @pytest.mark.parametrize("batch_size", [97, 5000])
-def test_a_load_through_the_child_leaves_the_same_store(
+def test_a_load_through_the_child_leaves_exactly_the_same_store(
     data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
 ) -> None:
-    # Small chunks and early flushes: with a batch bigger than the file, every batch but the
-    # last is one flushed early because the parser had nothing ready.
+    # Small chunks, so the child sends many; batch sizes ramp up from FIRST_BATCH_UNITS in
+    # both modes, by unit count only, so both loads split the file the same way.
     monkeypatch.setattr(parallel_module, "CHUNK_UNITS", 40)
-    monkeypatch.setattr(service_module, "EARLY_FLUSH_UNITS", 1)
-    flushes = {False: 0, True: 0}
+    monkeypatch.setattr(service_module, "FIRST_BATCH_UNITS", 10)
+    sizes: dict[bool, list[int]] = {False: [], True: []}
     flush = IdentityService._flush
 
-    def counting_flush(self: IdentityService, *args: Any) -> None:
-        flushes[self.config.parallel_parse] += 1
-        flush(self, *args)
+    def recording_flush(self: IdentityService, batch: list[Any], *args: Any) -> None:
+        sizes[self.config.parallel_parse].append(len(batch))
+        flush(self, batch, *args)
 
-    monkeypatch.setattr(IdentityService, "_flush", counting_flush)
+    monkeypatch.setattr(IdentityService, "_flush", recording_flush)
     exports = []
     for parallel in (False, True):
         svc = IdentityService.open(f"sqlite:///{tmp_path / f'p{parallel}.db'}")
@@ -79,24 +79,23 @@ def test_a_load_through_the_child_leaves_the_same_store(
             data["events"], source="web", rejects_path=tmp_path / f"r{parallel}.jsonl"
         )
         assert summary.read == summary.accepted + summary.rejected
-        # The child path starts with a smaller first batch, so profile ids may differ; the
-        # graph may not, nor the partition once reclustered (batch split does not matter).
-        svc.recluster()
-        nodes = list(svc.store.iter_identifiers())
-        rows = sorted((n.key, n.generic, n.first_seen, n.last_seen) for n in nodes)
-        members: dict[int | None, set[tuple[str, str]]] = {}
-        for n in nodes:
-            members.setdefault(n.profile_id, set()).add(n.key)
-        partition = sorted(sorted(m) for m in members.values())
+        nodes = sorted(
+            (n.key, n.profile_id, n.generic, n.first_seen, n.last_seen)
+            for n in svc.store.iter_identifiers()
+        )
         links = sorted((ln.a, ln.b, ln.rule, ln.count) for ln in svc.store.iter_links())
-        exports.append((summary.read, summary.accepted, summary.rejected, rows, partition, links))
+        audit = [
+            (e.kind, e.profiles_before, e.profiles_after, e.identifiers)
+            for e in svc.store.audit_events(None, since=0, limit=100_000)
+        ]
+        exports.append((summary.read, summary.accepted, summary.rejected, nodes, links, audit))
         assert (tmp_path / f"r{parallel}.jsonl").read_text(encoding="utf-8").count("\n") == (
             summary.rejected
         )
         svc.close()
-    assert exports[0] == exports[1]
-    if batch_size > exports[0][0]:
-        assert flushes[False] == 1 and flushes[True] > 1
+    assert exports[0] == exports[1]  # profile ids and audit included
+    assert sizes[False] == sizes[True]
+    assert sizes[True][:3] == [10, 20, 40]
 
 
 def test_a_child_that_dies_is_an_error_naming_the_file(
