@@ -192,7 +192,7 @@ class IdentityService:
         )
         if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
             reader = ParallelReader(
-                path, fmt=fmt, source=source, config=self.config, mapping=mapping
+                path, fmt=fmt, source=source, config=self.config, mapping=mapping, fallback=reader
             )
         # Batches start small and double up to batch_size: with a parsing process, resolving
         # starts while the parser warms up instead of waiting for a full batch. The sizes

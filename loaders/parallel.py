@@ -22,7 +22,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from identity_graph.config import Config
 from identity_graph.errors import InputError
@@ -30,6 +30,9 @@ from identity_graph.identifiers import Normalizer
 from identity_graph.models import BehaviourEvent, Observation, Reject
 
 from .mapping import Mapping  # noqa: TID251
+
+if TYPE_CHECKING:
+    from . import UnitReader  # noqa: TID251
 
 CHUNK_UNITS = 2000
 # Below this size the child's start-up (a fresh interpreter importing the package) costs more
@@ -107,8 +110,12 @@ class ParallelReader:
         source: str,
         config: Config,
         mapping: Mapping | None = None,
+        fallback: UnitReader | None = None,
     ) -> None:
+        """`fallback`, the same file's in-process reader, is read instead when no process
+        can be started."""
         self.path = path
+        self.fallback = fallback
         self.fmt = fmt
         self.source = source
         self.config = config
@@ -126,12 +133,24 @@ class ParallelReader:
         job: _Job = (self.path, self.fmt, self.source, self.config, self.mapping, CHUNK_UNITS)
         file, source = str(self.path), self.source
         with tempfile.TemporaryFile() as errors:
-            child = subprocess.Popen(
-                [sys.executable, "-m", __name__],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-            )
+            try:
+                if not sys.executable:
+                    raise OSError("no Python executable to run it (sys.executable is empty)")
+                child = subprocess.Popen(
+                    [sys.executable, "-m", __name__],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                )
+            except OSError as e:
+                if self.fallback is None:
+                    raise InputError(f"cannot start the parsing process: {e}", file=file) from e
+                # Embedded interpreters and locked-down hosts: parse here instead, slower.
+                for unit in self.fallback:
+                    self._bytes_read = self.fallback.bytes_read
+                    yield unit
+                self._bytes_read = self.fallback.bytes_read
+                return
             assert child.stdin is not None and child.stdout is not None
             # The OS pipe holds a fraction of one chunk, so without this thread the child would
             # stall whenever this process is busy resolving. The thread only reads bytes (the

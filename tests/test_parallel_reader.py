@@ -107,6 +107,25 @@ def test_a_child_that_dies_is_an_error_naming_the_file(
         list(reader)
 
 
+def test_without_a_python_to_start_it_reads_in_process(
+    data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Config()
+    local = list(
+        open_reader(data["events"], fmt="segment", source="s", normalizer=Normalizer(config))
+    )
+    monkeypatch.setattr(sys, "executable", str(data["events"].parent / "no-such-python"))
+    fallback = open_reader(data["events"], fmt="segment", source="s", normalizer=Normalizer(config))
+    reader = ParallelReader(
+        data["events"], fmt="segment", source="s", config=config, fallback=fallback
+    )
+    assert list(reader) == local
+    assert reader.bytes_read == data["events"].stat().st_size
+    without = ParallelReader(data["events"], fmt="segment", source="s", config=config)
+    with pytest.raises(InputError, match="cannot start the parsing process"):
+        list(without)
+
+
 def test_stopping_early_stops_the_child(data: dict[str, Path]) -> None:
     reader = ParallelReader(data["events"], fmt="segment", source="s", config=Config())
     units = iter(reader)
