@@ -4,8 +4,10 @@ A load is CPU-bound in one Python process, and parsing plus normalization is abo
 it. `ParallelReader` runs the format's own reader (`open_reader`) in a child process and
 streams its units back over a pipe in chunks of plain tuples; this process only rebuilds the
 Observations and Rejects. Order, accounting and reject details are exactly those of the
-in-process reader, because the child runs that reader. The pipe bounds memory: the child
-blocks when this side falls behind, so a file of any size streams in constant memory.
+in-process reader, because the child runs that reader. Memory is bounded: at most a couple of
+batches' worth of chunks wait in a queue, and the child blocks on the pipe when that is full,
+so a file of any size streams in constant memory. Files under `parallel_parse_min_mb` (8 MB)
+are parsed in process: starting an interpreter costs more than it saves there.
 
 Plain tuples, not pickled dataclasses: unpickling a tuple of strings is several times cheaper
 than rebuilding a dataclass from its pickled state, and this side pays for every unit.
@@ -35,9 +37,6 @@ if TYPE_CHECKING:
     from . import UnitReader  # noqa: TID251
 
 CHUNK_UNITS = 2000
-# Below this size the child's start-up (a fresh interpreter importing the package) costs more
-# than parsing in this process.
-MIN_PARALLEL_BYTES = 8 << 20
 
 _OBS, _REJECT = 0, 1
 _LENGTH = struct.Struct("<Q")
