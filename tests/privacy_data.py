@@ -81,6 +81,25 @@ EVENTS = [
     ev("m8", "2026-01-10T10:00:00Z", "page", anonymousId="cookie-dan", name="Home"),
 ]
 
+# u-1 - cookie - email - phone: the email is the only bridge to the phone.
+BRIDGE_EVENTS = [
+    ev("e1", "2026-01-01T10:00:00Z", userId="u-1", anonymousId="cookie-9b2c"),
+    ev(
+        "e2",
+        "2026-01-02T10:00:00Z",
+        "track",
+        anonymousId="cookie-9b2c",
+        event="Order Completed",
+        properties={"revenue": 30, "contact": "old.me@example.com"},
+        context={"traits": {"email": "old.me@example.com"}},
+    ),
+    ev(
+        "e3",
+        "2026-01-03T10:00:00Z",
+        traits={"email": "old.me@example.com", "phone": "07400 555111", "city": "Leeds"},
+    ),
+]
+
 
 def write_events(path: Path, events: list[dict[str, Any]] | None = None) -> Path:
     path.write_text("".join(json.dumps(e) + "\n" for e in events or EVENTS), encoding="utf-8")

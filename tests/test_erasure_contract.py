@@ -18,21 +18,20 @@ first.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from privacy_data import ANN_EMAIL, ANN_PHONE, ev, store_bytes, write_events
+from contract_stores import STORE_KINDS, open_contract_store
+from privacy_data import ANN_EMAIL, ANN_PHONE, BRIDGE_EVENTS, store_bytes, write_events
 
 from identity_graph.config import Config
 from identity_graph.erasure import ErasureService
 from identity_graph.errors import NotFound
 from identity_graph.models import Observation
 from identity_graph.service import IdentityService, StewardService
-from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 from identity_graph.stores.copy import copyable
 from identity_graph.stores.privacy import has_privacy_store, privacy_store
@@ -42,16 +41,9 @@ ANN_TEXTS = [ANN_EMAIL, ANN_PHONE, "u-ann", "cookie-ann-7f3a", "Annabel"]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "neo4j"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "neo4j":
-        url = os.environ.get("NEO4J_URI")
-        if not url:
-            pytest.skip("NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases")
-        s = open_store(url)
-        s.clear()  # type: ignore[attr-defined]  # the cases assume an empty store
-    else:
-        s = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    s = open_contract_store(request.param, tmp_path / "c.db")
     try:
         yield s
     finally:
@@ -184,24 +176,7 @@ def test_erasing_by_profile_id_follows_merges(
 def test_erasing_one_identifier_reanchors_its_records_and_splits_the_rest(
     svc: IdentityService, store: Store, tmp_path: Path
 ) -> None:
-    # u-1 - cookie - email - phone: the email is the only bridge to the phone.
-    events = [
-        ev("e1", "2026-01-01T10:00:00Z", userId="u-1", anonymousId="cookie-9b2c"),
-        ev(
-            "e2",
-            "2026-01-02T10:00:00Z",
-            "track",
-            anonymousId="cookie-9b2c",
-            event="Order Completed",
-            properties={"revenue": 30, "contact": "old.me@example.com"},
-            context={"traits": {"email": "old.me@example.com"}},
-        ),
-        ev(
-            "e3",
-            "2026-01-03T10:00:00Z",
-            traits={"email": "old.me@example.com", "phone": "07400 555111", "city": "Leeds"},
-        ),
-    ]
+    events = BRIDGE_EVENTS
     load(svc, tmp_path, events)
     whole = pid(svc, "user_id:u-1")
     assert pid(svc, "phone:+447400555111") == whole

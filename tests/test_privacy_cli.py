@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from cli_runner import Idgraph
-from privacy_data import ANN_EMAIL, ANN_PHONE, ev, prefs, store_bytes, write_events
+from privacy_data import (
+    ANN_EMAIL,
+    ANN_PHONE,
+    BRIDGE_EVENTS,
+    ev,
+    prefs,
+    store_bytes,
+    write_events,
+)
 
 from identity_graph.models import Observation
 from identity_graph.service import IdentityService
@@ -190,24 +198,7 @@ def test_erase_by_profile_id_follows_merges(loaded: Idgraph) -> None:
 def test_erase_one_identifier_reanchors_its_records_and_splits_the_rest(
     idgraph: Idgraph, tmp_path: Path
 ) -> None:
-    # u-1 - cookie - email - phone: the email is the only bridge to the phone.
-    events = [
-        ev("e1", "2026-01-01T10:00:00Z", userId="u-1", anonymousId="cookie-9b2c"),
-        ev(
-            "e2",
-            "2026-01-02T10:00:00Z",
-            "track",
-            anonymousId="cookie-9b2c",
-            event="Order Completed",
-            properties={"revenue": 30, "contact": "old.me@example.com"},
-            context={"traits": {"email": "old.me@example.com"}},
-        ),
-        ev(
-            "e3",
-            "2026-01-03T10:00:00Z",
-            traits={"email": "old.me@example.com", "phone": "07400 555111", "city": "Leeds"},
-        ),
-    ]
+    events = BRIDGE_EVENTS
     idgraph("load", str(write_events(tmp_path / "e.jsonl", events)), "--source", "web")
     whole = pid(idgraph, "user_id:u-1")
     assert pid(idgraph, "phone:+447400555111") == whole

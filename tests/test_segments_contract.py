@@ -13,20 +13,18 @@ first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_stores import STORE_KINDS, open_contract_store
 from segment_reference import BASE, Person, evaluate, random_people
 
 from identity_graph.models import BehaviourEvent, GoldenValue, Observation, ProfileRecord, iso
 from identity_graph.privacy_models import SegmentRecord
 from identity_graph.segments.model import Condition
 from identity_graph.segments.parse import parse_rule
-from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 from identity_graph.stores.privacy import privacy_store, segment_store
 
@@ -131,19 +129,11 @@ def write_people(store: Store, people: list[Person]) -> None:
         store.write_observations(observations, anchors)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "neo4j"])
+@pytest.fixture(scope="module", params=STORE_KINDS)
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    if request.param == "neo4j":
-        url = os.environ.get("NEO4J_URI")
-        if not url:
-            pytest.skip("NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases")
-        s = open_store(url)
-        s.clear()  # type: ignore[attr-defined]  # the dataset assumes an empty store
-    else:
-        path: Path = tmp_path_factory.mktemp("segcontract") / "c.db"
-        s = open_store(f"sqlite:///{path}")
+    s = open_contract_store(request.param, tmp_path_factory.mktemp("segcontract") / "c.db")
     try:
         write_people(s, PEOPLE)
         yield s

@@ -6,31 +6,23 @@ NEO4J_URI); without one they are reported as skipped with the reason.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from contract_stores import STORE_KINDS, open_contract_store
 
 from identity_graph.models import AuditEvent, Link, Observation, ProfileRecord
-from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 A, B, C = ("email", "a@example.com"), ("user_id", "u1"), ("anonymous_id", "c1")
 
 
-@pytest.fixture(params=["sqlite", "neo4j"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "neo4j":
-        url = os.environ.get("NEO4J_URI")
-        if not url:
-            pytest.skip("NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases")
-        s = open_store(url)
-        s.clear()  # type: ignore[attr-defined]  # the cases assume an empty store
-    else:
-        s = open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    s = open_contract_store(request.param, tmp_path / "c.db")
     try:
         yield s
     finally:

@@ -1,0 +1,29 @@
+"""The stores the contract cases run against: SQLite always, Neo4j when NEO4J_URI is set.
+
+Without a server the Neo4j cases are skipped with the reason. A Neo4j store is cleared first:
+the cases assume an empty store.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from identity_graph.stores import open_store
+from identity_graph.stores.base import Store
+
+STORE_KINDS = ["sqlite", "neo4j"]
+NEO4J_SKIP = "NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases"
+
+
+def open_contract_store(kind: str, sqlite_path: Path) -> Store:
+    if kind == "neo4j":
+        url = os.environ.get("NEO4J_URI")
+        if not url:
+            pytest.skip(NEO4J_SKIP)
+        store = open_store(url)
+        store.clear()  # type: ignore[attr-defined]
+        return store
+    return open_store(f"sqlite:///{sqlite_path}")
