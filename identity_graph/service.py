@@ -190,7 +190,8 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
-        if self.config.parallel_parse and path.stat().st_size >= self._parallel_min_bytes():
+        min_bytes = self.config.parallel_parse_min_mb * 2**20
+        if self.config.parallel_parse and path.stat().st_size >= min_bytes:
             reader = ParallelReader(
                 path, fmt=fmt, source=source, config=self.config, mapping=mapping, fallback=reader
             )
@@ -225,9 +226,6 @@ class IdentityService:
                 progress(reader.bytes_read - last_bytes)
             summary.rejects_path = str(rejects.path) if rejects.count else None
         return summary
-
-    def _parallel_min_bytes(self) -> int:
-        return int(self.config.parallel_parse_min_mb * 2**20)
 
     def _flush(self, batch: list[Observation], summary: LoadSummary, rejects: Any) -> None:
         result = ingest_batch(self.store, self.config, batch, fuzzy_rules=self.fuzzy_rules)

@@ -31,6 +31,7 @@ from identity_graph.models import (
     StoreStats,
     iso,
     key_from_text,
+    key_text,
     parse_iso,
 )
 from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
@@ -72,6 +73,36 @@ def audit_event_from_row(row: Sequence[Any]) -> AuditEvent:
         identifiers=[key_from_text(t) for t in json.loads(row[7])],
         link=json.loads(row[8]) if row[8] else None,
         details=json.loads(row[9]),
+    )
+
+
+def audit_row(seq: int, ev: AuditEvent) -> tuple[Any, ...]:
+    """The audit table's columns for `ev` numbered `seq`: the inverse of
+    `audit_event_from_row`, in the same column order."""
+    return (
+        seq,
+        iso(ev.timestamp),
+        ev.kind,
+        ev.actor,
+        ev.reason,
+        dumps_json(ev.profiles_before),
+        dumps_json(ev.profiles_after),
+        dumps_json([key_text(k) for k in ev.identifiers]),
+        dumps_json(ev.link) if ev.link is not None else None,
+        dumps_json(ev.details),
+    )
+
+
+def insert_audit(conn: sqlite3.Connection, numbered: Sequence[tuple[int, AuditEvent]]) -> None:
+    """Insert audit events with the sequence numbers given, and index them by profile."""
+    conn.executemany(
+        "INSERT INTO audit(seq, ts, kind, actor, reason, profiles_before, profiles_after, "
+        "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [audit_row(seq, ev) for seq, ev in numbered],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)",
+        [(pid, seq) for seq, ev in numbered for pid in {*ev.profiles_before, *ev.profiles_after}],
     )
 
 
@@ -527,37 +558,12 @@ class SQLiteStore:
     def append_audit(self, events: Sequence[AuditEvent]) -> None:
         if not events:
             return
-        cur = self.conn.cursor()
         # Sequence numbers are assigned here (the write lock is held) so rows go in one batch.
-        row = cur.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
-        first = int(row[0]) + 1
-        rows: list[tuple[Any, ...]] = []
-        members: list[tuple[int, int]] = []
-        for seq, ev in enumerate(events, first):
+        row = self.conn.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+        numbered = list(enumerate(events, int(row[0]) + 1))
+        for seq, ev in numbered:
             ev.seq = seq
-            rows.append(
-                (
-                    seq,
-                    iso(ev.timestamp),
-                    ev.kind,
-                    ev.actor,
-                    ev.reason,
-                    dumps_json(ev.profiles_before),
-                    dumps_json(ev.profiles_after),
-                    dumps_json([f"{t}:{v}" for t, v in ev.identifiers]),
-                    dumps_json(ev.link) if ev.link is not None else None,
-                    dumps_json(ev.details),
-                )
-            )
-            members.extend((pid, seq) for pid in {*ev.profiles_before, *ev.profiles_after})
-        cur.executemany(
-            "INSERT INTO audit(seq, ts, kind, actor, reason, profiles_before, profiles_after, "
-            "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        cur.executemany(
-            "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)", members
-        )
+        insert_audit(self.conn, numbered)
 
     # -- steward decisions ------------------------------------------------------------------
     def overrides(self) -> list[Override]:

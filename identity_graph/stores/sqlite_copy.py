@@ -18,10 +18,9 @@ from identity_graph.models import (
     Override,
     ProfileRecord,
     iso,
-    key_text,
     parse_iso,
 )
-from identity_graph.stores.sqlite import SQLiteStore, profile_from_row
+from identity_graph.stores.sqlite import SQLiteStore, insert_audit, profile_from_row
 
 PAGE = 5000
 
@@ -99,30 +98,12 @@ def iter_observations(store: SQLiteStore, page: int = PAGE) -> Iterator[tuple[Ob
 
 def put_audit(store: SQLiteStore, events: Sequence[AuditEvent]) -> None:
     """Insert audit events with the `seq` they carry (AUTOINCREMENT continues after the largest)."""
-    cur = store.conn.cursor()
+    numbered: list[tuple[int, AuditEvent]] = []
     for ev in events:
         if ev.seq is None:
             raise ValueError("put_audit needs events that already have a seq")
-        cur.execute(
-            "INSERT INTO audit(seq, ts, kind, actor, reason, profiles_before, profiles_after, "
-            "identifiers, link, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ev.seq,
-                iso(ev.timestamp),
-                ev.kind,
-                ev.actor,
-                ev.reason,
-                json.dumps(ev.profiles_before),
-                json.dumps(ev.profiles_after),
-                json.dumps([key_text(k) for k in ev.identifiers]),
-                json.dumps(ev.link) if ev.link is not None else None,
-                json.dumps(ev.details),
-            ),
-        )
-        cur.executemany(
-            "INSERT OR IGNORE INTO audit_profiles(profile_id, seq) VALUES (?, ?)",
-            ((pid, ev.seq) for pid in {*ev.profiles_before, *ev.profiles_after}),
-        )
+        numbered.append((ev.seq, ev))
+    insert_audit(store.conn, numbered)
 
 
 def put_overrides(store: SQLiteStore, overrides: Sequence[Override]) -> None:

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from identity_graph.errors import ConflictError, StoreError
-from identity_graph.models import AuditEvent, IdKey, iso, key_text, parse_iso
+from identity_graph.jsontext import dumps as dumps_json
+from identity_graph.models import AuditEvent, IdKey, iso, parse_iso
 from identity_graph.privacy_models import ConsentSignal, StoredEvent, StoredObservation
-from identity_graph.stores.sqlite import audit_event_from_row, chunks
+from identity_graph.stores.sqlite import audit_event_from_row, audit_row, chunks
 
 SALT_KEY = "erasure_salt"
 CHUNK = 10_000
@@ -225,7 +226,7 @@ class SQLitePrivacyStore:
             ).fetchall()
             updates = []
             for *ids, text in rows:
-                new = json.dumps(rewrite(json.loads(text))) if is_json else rewrite(text)
+                new = dumps_json(rewrite(json.loads(text))) if is_json else rewrite(text)
                 if new != text:
                     updates.append((new, *ids))
             where = " AND ".join(f"{k.strip()} = ?" for k in key.split(","))
@@ -258,18 +259,14 @@ class SQLitePrivacyStore:
     def rewrite_audit(self, events: Sequence[AuditEvent]) -> None:
         """Replace the text of existing audit events (by seq): reason, identifiers, link,
         details. Kinds, times and profile ids are never rewritten."""
+        rows = []
+        for ev in events:
+            assert ev.seq is not None
+            _, _, _, _, reason, _, _, identifiers, link, details = audit_row(ev.seq, ev)
+            rows.append((reason, identifiers, link, details, ev.seq))
         self.conn.executemany(
             "UPDATE audit SET reason = ?, identifiers = ?, link = ?, details = ? WHERE seq = ?",
-            (
-                (
-                    ev.reason,
-                    json.dumps([key_text(k) for k in ev.identifiers]),
-                    json.dumps(ev.link) if ev.link is not None else None,
-                    json.dumps(ev.details),
-                    ev.seq,
-                )
-                for ev in events
-            ),
+            rows,
         )
 
     def rename_override_values(self, renames: Mapping[IdKey, IdKey]) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import IdKey, LinkKey, iso
 from identity_graph.stores.sqlite import SQLiteStore
 
@@ -170,7 +171,7 @@ def block_members(store: SQLiteStore, rule: str, blocks: Sequence[int]) -> dict[
 def save_model(store: SQLiteStore, rule: str, model: dict[str, Any], now: datetime) -> None:
     store.conn.execute(
         "INSERT OR REPLACE INTO fuzzy_models(rule, model, updated) VALUES (?, ?, ?)",
-        (rule, json.dumps(model), iso(now)),
+        (rule, dumps_json(model), iso(now)),
     )
 
 
@@ -209,7 +210,7 @@ def put_review_items(
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(rule, a, b) DO UPDATE SET "
         "probability = excluded.probability, details = excluded.details "
         "WHERE review_items.status = 'open'",
-        ((rule, a, b, p, json.dumps(d), iso(now)) for a, b, p, d in items),
+        ((rule, a, b, p, dumps_json(d), iso(now)) for a, b, p, d in items),
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from identity_graph.errors import StoreError
+from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import iso, parse_iso
 from identity_graph.privacy_models import SegmentRecord
 from identity_graph.segments.dialect import Query
@@ -30,7 +31,7 @@ class SQLiteSegmentStore:
         self.conn.execute(
             "INSERT INTO segments(name, rule, created, updated) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET rule = excluded.rule, updated = excluded.updated",
-            (record.name, json.dumps(record.rule), iso(record.created), iso(record.updated)),
+            (record.name, dumps_json(record.rule), iso(record.created), iso(record.updated)),
         )
         return not exists
 
