@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from identity_graph.batch_prep import PreparedBatch, prepare_batch
 from identity_graph.config import Config
 from identity_graph.fuzzy.pipeline import fuzzy_incremental
 from identity_graph.fuzzy.rules import RuleSet
-from identity_graph.matching import aggregate_links, merge_link, star_centre, star_links
-from identity_graph.models import IdKey, Link, Observation, Reject, utc_now
+from identity_graph.matching import merge_link
+from identity_graph.models import Link, Observation, Reject, utc_now
 from identity_graph.resolve import ResolveOutcome, Resolver
 from identity_graph.stores.base import Store
-from identity_graph.suppression import filter_suppressed
+from identity_graph.suppression import filter_suppressed, suppression_in_use
 
 
 @dataclass
@@ -41,51 +42,40 @@ class BatchResult:
 def ingest_batch(
     store: Store,
     config: Config,
-    observations: Sequence[Observation],
+    batch: Sequence[Observation] | PreparedBatch,
     now: datetime | None = None,
     fuzzy_rules: RuleSet | None = None,
 ) -> BatchResult:
     now = now or utc_now()
+    prepared = batch if isinstance(batch, PreparedBatch) else prepare_batch(batch, config)
     result = BatchResult()
     with store.transaction():
-        keys = [(o.source, o.record_key) for o in observations]
-        existing = store.existing_record_keys(keys)
-        fresh: list[Observation] = []
-        seen: set[tuple[str, str]] = set()
-        for position, (obs, key) in enumerate(zip(observations, keys, strict=True)):
-            if key in existing or key in seen:
-                result.duplicates += 1
-                result.duplicate_positions.append(position)
-                continue
-            seen.add(key)
-            fresh.append(obs)
-        # Inside the transaction: re-admitting an erased identifier deletes its suppression row.
-        fresh, result.suppressed = filter_suppressed(
-            store, fresh, allow_with_new_consent=config.erasure_allow_with_new_consent
-        )
-        result.new = len(fresh)
-        if not fresh:
+        duplicates = list(prepared.duplicate_positions)
+        existing = store.existing_record_keys(prepared.record_keys)
+        if existing:  # a re-run, or events sent twice: prepare again without those
+            positions = prepared.fresh_positions()
+            duplicates.extend(
+                p for p, k in zip(positions, prepared.record_keys, strict=True) if k in existing
+            )
+            kept = [o for o in prepared.fresh() if (o.source, o.record_key) not in existing]
+            prepared = prepare_batch(kept, config)
+        result.duplicate_positions = sorted(duplicates)
+        result.duplicates = len(duplicates)
+        if suppression_in_use(store):
+            # Inside the transaction: re-admitting an erased identifier deletes its row.
+            kept, result.suppressed = filter_suppressed(
+                store,
+                prepared.fresh(),
+                allow_with_new_consent=config.erasure_allow_with_new_consent,
+            )
+            if result.suppressed:
+                prepared = prepare_batch(kept, config)
+        result.new = len(prepared.record_keys)
+        if not result.new:
             return result
-        sightings: dict[IdKey, tuple[datetime, datetime]] = {}
-        for obs in fresh:
-            for key in obs.identifiers:
-                span = sightings.get(key)
-                ts = obs.timestamp
-                if span is None:
-                    sightings[key] = (ts, ts)
-                elif ts < span[0] or ts > span[1]:
-                    sightings[key] = (min(span[0], ts), max(span[1], ts))
-        store.upsert_identifiers([(k, a, b) for k, (a, b) in sightings.items()])
-        centres = [star_centre(o.identifiers, config) for o in fresh]
-        store.write_observations(fresh, centres)
-        deltas = aggregate_links(
-            (
-                link
-                for obs, centre in zip(fresh, centres, strict=True)
-                for link in star_links(obs, config, centre)
-            ),
-            config.link_sample_size,
-        )
+        nodes = store.upsert_identifiers(prepared.sightings)
+        store.write_observation_batch(prepared)
+        deltas = prepared.links
         old = store.get_links(list(deltas))
         merged: list[Link] = [
             merge_link(old[k], d, config.link_sample_size) if k in old else d
@@ -93,10 +83,14 @@ def ingest_batch(
         ]
         store.put_links(merged)
         result.links_written = len(merged)
-        with_traits = {c for o, c in zip(fresh, centres, strict=True) if o.attributes}
         result.outcome = Resolver(store, config).incremental(
-            set(sightings), merged, set(deltas) - set(old), now, new_attributes=with_traits
+            set(nodes),
+            merged,
+            set(deltas) - set(old),
+            now,
+            new_attributes=prepared.with_traits,
+            nodes=nodes,
         )
         if fuzzy_rules is not None and fuzzy_rules.rules:
-            result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, fresh, now))
+            result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, prepared.fresh(), now))
     return result

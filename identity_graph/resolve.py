@@ -110,12 +110,15 @@ class Resolver:
         new_links: set[LinkKey],
         now: datetime,
         new_attributes: set[IdKey] | None = None,
+        nodes: Mapping[IdKey, IdentifierNode] | None = None,
     ) -> ResolveOutcome:
         """Apply a batch's links to the profiles of `touched` identifiers. The profiles of
         `new_attributes` (anchors of observations that carried traits) get their golden
-        record refreshed even when their membership did not change."""
+        record refreshed even when their membership did not change. `nodes`, the touched
+        identifiers as the store holds them now, saves reading them again."""
         outcome = ResolveOutcome()
-        nodes = self.store.get_identifiers(sorted(touched))
+        if nodes is None:
+            nodes = self.store.get_identifiers(sorted(touched))
         # Only a new link changes how many distinct neighbours an identifier has.
         grew = sorted({k for a, b, _ in new_links for k in (a, b)} & nodes.keys())
         counts = self._neighbour_counts(grew, nodes, links)

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import networkx as nx
 
+from identity_graph.batch_prep import FIRST_BATCH_UNITS, PreparedBatch, prepared_batches
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
 from identity_graph.explain import counts, path_json, profile_graph, strongest_path
@@ -122,9 +123,6 @@ class EventResult:
     field: str | None = None
 
 
-FIRST_BATCH_UNITS = 1000
-
-
 @dataclass
 class ParsedEvents:
     """Events parsed for ingest: the rejected ones already have their result."""
@@ -190,44 +188,45 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
+        # Batches start small and double up to batch_size: resolving starts while a parsing
+        # process warms up instead of waiting for a full batch (see batch_prep).
+        items: Iterable[Reject | PreparedBatch]
+        position: UnitReader | ParallelReader = reader
         min_bytes = self.config.parallel_parse_min_mb * 2**20
         if self.config.parallel_parse and path.stat().st_size >= min_bytes:
-            reader = ParallelReader(
-                path, fmt=fmt, source=source, config=self.config, mapping=mapping, fallback=reader
+            items = position = ParallelReader(
+                path,
+                fmt=fmt,
+                source=source,
+                config=self.config,
+                mapping=mapping,
+                fallback=reader,
+                first_batch=FIRST_BATCH_UNITS,
             )
-        # Batches start small and double up to batch_size: with a parsing process, resolving
-        # starts while the parser warms up instead of waiting for a full batch. The sizes
-        # depend on the unit count alone, never on timing, so a load (or a re-run after a
-        # kill) splits the file the same way every time and gives the same profile ids.
-        limit = min(self.config.batch_size, FIRST_BATCH_UNITS)
+        else:
+            items = prepared_batches(reader, self.config, FIRST_BATCH_UNITS, path.stat().st_size)
         summary = LoadSummary(file=str(path), source=source)
         rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
-        batch: list[Observation] = []
         with RejectWriter(rejects_path) as rejects, bulk_gc():
             last_bytes = 0
-            for unit in reader:
-                summary.read += 1
-                if isinstance(unit, Reject):
+            for item in items:
+                if isinstance(item, Reject):
+                    summary.read += 1
                     summary.rejected += 1
-                    rejects.write(unit)
+                    rejects.write(item)
                 else:
-                    summary.accepted += 1
-                    batch.append(unit)
-                    if len(batch) >= limit:
-                        self._flush(batch, summary, rejects)
-                        batch = []
-                        limit = min(self.config.batch_size, limit * 2)
-                if progress is not None and reader.bytes_read - last_bytes >= 1 << 20:
-                    progress(reader.bytes_read - last_bytes)
-                    last_bytes = reader.bytes_read
-            if batch:
-                self._flush(batch, summary, rejects)
+                    summary.read += item.size
+                    summary.accepted += item.size
+                    self._flush(item, summary, rejects)
+                if progress is not None and position.bytes_read - last_bytes >= 1 << 20:
+                    progress(position.bytes_read - last_bytes)
+                    last_bytes = position.bytes_read
             if progress is not None:
-                progress(reader.bytes_read - last_bytes)
+                progress(position.bytes_read - last_bytes)
             summary.rejects_path = str(rejects.path) if rejects.count else None
         return summary
 
-    def _flush(self, batch: list[Observation], summary: LoadSummary, rejects: Any) -> None:
+    def _flush(self, batch: PreparedBatch, summary: LoadSummary, rejects: Any) -> None:
         result = ingest_batch(self.store, self.config, batch, fuzzy_rules=self.fuzzy_rules)
         summary.new += result.new
         summary.duplicates += result.duplicates

@@ -44,6 +44,13 @@ def _privacy(target: Store | PrivacyStore | sqlite3.Connection) -> PrivacyStore 
     return privacy_store(target) if has_privacy_store(target) else None
 
 
+def suppression_in_use(target: Store | PrivacyStore | sqlite3.Connection) -> bool:
+    """Whether this store has ever erased anyone (it has a salt), so ingest must check the
+    suppression list. One lookup; lets ingest skip opening a batch's observations."""
+    privacy = _privacy(target)
+    return privacy is not None and privacy.salt(create=False) is not None
+
+
 def filter_suppressed(
     target: Store | PrivacyStore | sqlite3.Connection,
     observations: Sequence[Observation],

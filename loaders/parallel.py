@@ -1,16 +1,19 @@
-"""Parse an input file in a second process while this one resolves and writes.
+"""Parse an input file and prepare its batches in a second process while this one resolves.
 
-A load is CPU-bound in one Python process, and parsing plus normalization is about a fifth of
-it. `ParallelReader` runs the format's own reader (`open_reader`) in a child process and
-streams its units back over a pipe in chunks of plain tuples; this process only rebuilds the
-Observations and Rejects. Order, accounting and reject details are exactly those of the
-in-process reader, because the child runs that reader. Memory is bounded: at most a couple of
-batches' worth of chunks wait in a queue, and the child blocks on the pipe when that is full,
-so a file of any size streams in constant memory. Files under `parallel_parse_min_mb` (8 MB)
-are parsed in process: starting an interpreter costs more than it saves there.
+A load is CPU-bound in the process that holds the store's write lock. `ParallelReader` runs
+the format's own reader (`open_reader`) and `batch_prep.prepared_batches` in a child process:
+parsing, normalization, in-batch duplicates, sightings, anchors, stored text and the batch's
+co-observation links all happen there, and this process receives each batch ready for the
+store step. Order, batch boundaries, accounting and reject details are exactly those of the
+in-process path, because the child runs the same code on the same units. Memory is bounded:
+at most a few messages (one batch, or up to `CHUNK_UNITS` rejects, each) wait in a queue, and
+the child blocks on the pipe when that is full, so a file of any size streams in constant
+memory. Files under `parallel_parse_min_mb` (8 MB) are parsed in process: starting an
+interpreter costs more than it saves there.
 
-Plain tuples, not pickled dataclasses: unpickling a tuple of strings is several times cheaper
-than rebuilding a dataclass from its pickled state, and this side pays for every unit.
+Batches travel as plain tuples (`PreparedBatch.to_wire`), and a batch's observations as a pickle
+inside the message, opened only when the store step needs them: unpickling is paid by the
+process that holds the write lock.
 """
 
 from __future__ import annotations
@@ -26,45 +29,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from identity_graph.batch_prep import FIRST_BATCH_UNITS, PreparedBatch, prepared_batches
 from identity_graph.config import Config
 from identity_graph.errors import InputError
 from identity_graph.identifiers import Normalizer
-from identity_graph.models import BehaviourEvent, Observation, Reject
+from identity_graph.models import Reject
 
 from .mapping import Mapping  # noqa: TID251
 
 if TYPE_CHECKING:
     from . import UnitReader  # noqa: TID251
 
-CHUNK_UNITS = 2000
+CHUNK_UNITS = 2000  # rejects per message when no batch completes in between
+QUEUED_MESSAGES = 3
 
-_OBS, _REJECT = 0, 1
+_BATCH, _REJECT = 0, 1
 _LENGTH = struct.Struct("<Q")
-_Job = tuple[Path, str, str, Config, "Mapping | None", int]
+_Job = tuple[Path, str, str, Config, "Mapping | None", int, int, int]
 
 
-def _encode(unit: Observation | Reject) -> tuple[Any, ...]:
-    if isinstance(unit, Reject):
-        return (_REJECT, unit.line, unit.reason, unit.field, unit.raw, unit.suppressed)
-    event = unit.event
-    return (
-        _OBS,
-        unit.line,
-        unit.record_key,
-        unit.timestamp,
-        unit.identifiers,
-        unit.attributes,
-        None if event is None else event.name,
-        None if event is None else event.properties,
-        unit.consent,
-    )
+def _encode_reject(unit: Reject) -> tuple[Any, ...]:
+    return (_REJECT, unit.line, unit.reason, unit.field, unit.raw, unit.suppressed)
 
 
 def _produce(out: BinaryIO, job: _Job) -> None:
-    """The child: run the in-process reader, write its units in chunks, then "end"."""
+    """The child: run the in-process reader and batching, write its items in messages, then
+    "end"."""
     from identity_graph.loaders import open_reader
 
-    path, fmt, source, config, mapping, chunk_units = job
+    path, fmt, source, config, mapping, chunk_units, first_batch, size_bytes = job
 
     def dump(message: tuple[str, int, list[Any]]) -> None:
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
@@ -75,13 +68,17 @@ def _produce(out: BinaryIO, job: _Job) -> None:
         reader = open_reader(
             path, fmt=fmt, source=source, normalizer=Normalizer(config), mapping=mapping
         )
-        chunk: list[tuple[Any, ...]] = []
-        for unit in reader:
-            chunk.append(_encode(unit))
-            if len(chunk) >= chunk_units:
-                dump(("units", reader.bytes_read, chunk))
-                chunk = []
-        dump(("units", reader.bytes_read, chunk))
+        pending: list[tuple[Any, ...]] = []
+        for item in prepared_batches(reader, config, first_batch, size_bytes):
+            if isinstance(item, Reject):
+                pending.append(_encode_reject(item))
+                if len(pending) < chunk_units:
+                    continue
+            else:
+                pending.append((_BATCH, item.to_wire()))
+            dump(("items", reader.bytes_read, pending))
+            pending = []
+        dump(("items", reader.bytes_read, pending))
         dump(("end", reader.bytes_read, []))
         out.flush()
     except (BrokenPipeError, KeyboardInterrupt):
@@ -95,7 +92,8 @@ def _produce(out: BinaryIO, job: _Job) -> None:
 
 
 class ParallelReader:
-    """A `UnitReader` whose parsing runs in a child process.
+    """The rejects and prepared batches of a file (as `batch_prep.prepared_batches` yields
+    them), made in a child process.
 
     Create it after `open_reader` has checked the file (format, mapping, header) in this
     process, so those errors surface before a process starts.
@@ -110,9 +108,12 @@ class ParallelReader:
         config: Config,
         mapping: Mapping | None = None,
         fallback: UnitReader | None = None,
+        first_batch: int = FIRST_BATCH_UNITS,
     ) -> None:
         """`fallback`, the same file's in-process reader, is read instead when no process
         can be started."""
+        self.first_batch = first_batch
+        self.size_bytes = path.stat().st_size
         self.path = path
         self.fallback = fallback
         self.fmt = fmt
@@ -126,11 +127,20 @@ class ParallelReader:
     def bytes_read(self) -> int:
         return self._bytes_read
 
-    def __iter__(self) -> Iterator[Observation | Reject]:
+    def __iter__(self) -> Iterator[PreparedBatch | Reject]:
         # A fresh interpreter running this module, not multiprocessing: its "spawn" re-runs the
         # caller's main script, which breaks any script without a __main__ guard.
-        job: _Job = (self.path, self.fmt, self.source, self.config, self.mapping, CHUNK_UNITS)
-        file, source = str(self.path), self.source
+        job: _Job = (
+            self.path,
+            self.fmt,
+            self.source,
+            self.config,
+            self.mapping,
+            CHUNK_UNITS,
+            self.first_batch,
+            self.size_bytes,
+        )
+        file = str(self.path)
         with tempfile.TemporaryFile() as errors:
             try:
                 if not sys.executable:
@@ -145,17 +155,19 @@ class ParallelReader:
                 if self.fallback is None:
                     raise InputError(f"cannot start the parsing process: {e}", file=file) from e
                 # Embedded interpreters and locked-down hosts: parse here instead, slower.
-                for unit in self.fallback:
+                fallback = self.fallback
+                for item in prepared_batches(
+                    fallback, self.config, self.first_batch, self.size_bytes
+                ):
                     self._bytes_read = self.fallback.bytes_read
-                    yield unit
+                    yield item
                 self._bytes_read = self.fallback.bytes_read
                 return
             assert child.stdin is not None and child.stdout is not None
-            # The OS pipe holds a fraction of one chunk, so without this thread the child would
+            # The OS pipe holds a fraction of one message, so without this thread the child would
             # stall whenever this process is busy resolving. The thread only reads bytes (the
-            # GIL is released while it waits), keeping up to a few batches' worth queued.
-            ahead = max(4, 2 * self.config.batch_size // CHUNK_UNITS + 1)
-            pending: queue.Queue[bytes | None] = queue.Queue(maxsize=ahead)
+            # GIL is released while it waits), keeping a few messages queued.
+            pending: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_MESSAGES)
             stop = threading.Event()
             drain = threading.Thread(
                 target=_drain, args=(child.stdout, pending, stop), name="idgraph-parse-reader"
@@ -181,22 +193,11 @@ class ParallelReader:
                     self._bytes_read = bytes_read
                     if kind == "end":
                         return
-                    for unit in payload:
-                        if unit[0] == _OBS:
-                            _, line, key, ts, ids, attrs, name, props, consent = unit
-                            yield Observation(
-                                source,
-                                key,
-                                ts,
-                                ids,
-                                attrs,
-                                None if name is None else BehaviourEvent(name, props),
-                                consent,
-                                file,
-                                line,
-                            )
+                    for item in payload:
+                        if item[0] == _BATCH:
+                            yield PreparedBatch.from_wire(item[1])
                         else:
-                            _, line, reason, field, raw, suppressed = unit
+                            _, line, reason, field, raw, suppressed = item
                             yield Reject(file, line, reason, field, raw, suppressed)
             finally:
                 stop.set()

@@ -20,6 +20,8 @@ from typing import Any
 import neo4j
 import pytest
 
+from identity_graph.batch_prep import prepare_batch
+from identity_graph.config import Config
 from identity_graph.cypher_lint import parse_header
 from identity_graph.errors import ConfigError, StoreError, StoreUnavailable
 from identity_graph.models import (
@@ -225,6 +227,10 @@ CALLS: list[tuple[str, Callable[[Neo4jStore], object]]] = [
     ("existing_record_keys", lambda s: s.existing_record_keys([("web", f"m-{SECRET}")])),
     ("upsert_identifiers", lambda s: s.upsert_identifiers([(A, T0, T0), (B, T0, T0)])),
     ("write_observations", lambda s: s.write_observations([observation(1)], [A])),
+    (
+        "write_observation_batch",
+        lambda s: s.write_observation_batch(prepare_batch([observation(1)], Config())),
+    ),
     ("get_links", lambda s: s.get_links([(A, B, "co_observed")])),
     ("put_links", lambda s: s.put_links([link(A, B)])),
     ("get_identifiers", lambda s: s.get_identifiers([A, B])),

@@ -1,8 +1,8 @@
 """Parsing in a second process (`identity_graph.loaders.parallel`) changes nothing but speed.
 
-The child runs the in-process reader, so the units that come back must be exactly the
-in-process reader's, rejects included, in the same order; a load through it must leave the
-same store; and a child that dies must surface as a clear error, never as a short load.
+The child runs the in-process reader and batching, so the rejects and prepared batches that
+come back must be exactly the in-process ones, in the same order; a load through it must leave
+the same store; and a child that dies must surface as a clear error, never as a short load.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 
 import identity_graph.loaders.parallel as parallel_module
 import identity_graph.service as service_module
+from identity_graph.batch_prep import FIRST_BATCH_UNITS, PreparedBatch, prepared_batches
 from identity_graph.config import Config
 from identity_graph.errors import InputError
 from identity_graph.generate import generate
@@ -31,23 +32,49 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return generate(150, 11, tmp_path_factory.mktemp("parallel")).files
 
 
+def comparable(items: list[PreparedBatch | Reject]) -> list[Any]:
+    """Rejects as they are; batches as their content, observations opened."""
+    return [
+        item
+        if isinstance(item, Reject)
+        else (
+            item.size,
+            item.duplicate_positions,
+            item.record_keys,
+            item.sightings,
+            item.rows,
+            item.links,
+            item.with_traits,
+            item.fresh(),
+        )
+        for item in items
+    ]
+
+
+def local_items(path: Path, fmt: str, config: Config, mapped: Any, first: int) -> list[Any]:
+    reader = open_reader(path, fmt=fmt, source="s", normalizer=Normalizer(config), mapping=mapped)
+    return comparable(list(prepared_batches(reader, config, first, path.stat().st_size)))
+
+
 @pytest.mark.parametrize(
     ("file", "fmt", "mapping"),
     [("events", "segment", None), ("crm", "csv", "crm_mapping"), ("pos", "csv", "pos_mapping")],
 )
-def test_the_child_yields_exactly_the_in_process_units(
+def test_the_child_yields_exactly_the_in_process_batches(
     data: dict[str, Path], file: str, fmt: str, mapping: str | None
 ) -> None:
-    config = Config()
+    config = Config(batch_size=97)
     mapped = load_mapping(data[mapping]) if mapping else None
     path = data[file]
-    local = list(
-        open_reader(path, fmt=fmt, source="s", normalizer=Normalizer(config), mapping=mapped)
+    local = local_items(path, fmt, config, mapped, first=10)
+    reader = ParallelReader(
+        path, fmt=fmt, source="s", config=config, mapping=mapped, first_batch=10
     )
-    reader = ParallelReader(path, fmt=fmt, source="s", config=config, mapping=mapped)
-    remote = list(reader)
+    remote = comparable(list(reader))
     assert remote == local
     assert reader.bytes_read == path.stat().st_size
+    batches = [i for i in remote if not isinstance(i, Reject)]
+    assert [b[0] for b in batches[:2]] == [10, 20]  # the ramp: see test_batch_prep
     if fmt == "segment":  # the generator writes malformed lines on purpose
         assert any(isinstance(u, Reject) for u in remote)
 
@@ -63,8 +90,8 @@ def test_a_load_through_the_child_leaves_exactly_the_same_store(
     sizes: dict[bool, list[int]] = {False: [], True: []}
     flush = IdentityService._flush
 
-    def recording_flush(self: IdentityService, batch: list[Any], *args: Any) -> None:
-        sizes[self.config.parallel_parse].append(len(batch))
+    def recording_flush(self: IdentityService, batch: PreparedBatch, *args: Any) -> None:
+        sizes[self.config.parallel_parse].append(batch.size)
         flush(self, batch, *args)
 
     monkeypatch.setattr(IdentityService, "_flush", recording_flush)
@@ -111,15 +138,13 @@ def test_without_a_python_to_start_it_reads_in_process(
     data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = Config()
-    local = list(
-        open_reader(data["events"], fmt="segment", source="s", normalizer=Normalizer(config))
-    )
+    local = local_items(data["events"], "segment", config, None, FIRST_BATCH_UNITS)
     monkeypatch.setattr(sys, "executable", str(data["events"].parent / "no-such-python"))
     fallback = open_reader(data["events"], fmt="segment", source="s", normalizer=Normalizer(config))
     reader = ParallelReader(
         data["events"], fmt="segment", source="s", config=config, fallback=fallback
     )
-    assert list(reader) == local
+    assert comparable(list(reader)) == local
     assert reader.bytes_read == data["events"].stat().st_size
     without = ParallelReader(data["events"], fmt="segment", source="s", config=config)
     with pytest.raises(InputError, match="cannot start the parsing process"):

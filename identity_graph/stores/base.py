@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from identity_graph.models import (
     AttributeValue,
@@ -25,6 +25,9 @@ from identity_graph.models import (
     StoreStats,
 )
 
+if TYPE_CHECKING:
+    from identity_graph.batch_prep import PreparedBatch
+
 
 class Store(Protocol):
     url: str
@@ -36,10 +39,16 @@ class Store(Protocol):
 
     # ingest
     def existing_record_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]: ...
-    def upsert_identifiers(self, sightings: Sequence[tuple[IdKey, datetime, datetime]]) -> None: ...
+    def upsert_identifiers(
+        self, sightings: Sequence[tuple[IdKey, datetime, datetime]]
+    ) -> dict[IdKey, IdentifierNode]: ...
     def write_observations(
         self, observations: Sequence[Observation], anchors: Sequence[IdKey]
     ) -> None: ...
+    def write_observation_batch(self, batch: PreparedBatch) -> None:
+        """The fresh observations of a prepared batch, anchored on their star centres."""
+        ...
+
     def get_links(self, keys: Sequence[LinkKey]) -> dict[LinkKey, Link]: ...
     def put_links(self, links: Sequence[Link]) -> None: ...
 

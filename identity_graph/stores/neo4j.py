@@ -41,6 +41,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from identity_graph.batch_prep import PreparedBatch
 from identity_graph.errors import ConfigError, StoreError, StoreUnavailable
 from identity_graph.models import (
     AttributeValue,
@@ -94,6 +95,7 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "existing_record_keys": ("existing_record_keys",),
     "upsert_identifiers": ("upsert_identifiers",),
     "write_observations": ("write_observations", "write_observations_event_numbers"),
+    "write_observation_batch": ("write_observations", "write_observations_event_numbers"),
     "get_links": ("get_links",),
     "put_links": ("put_links",),
     # graph reads for clustering
@@ -476,7 +478,9 @@ class Neo4jStore:
         found = self._read_chunks("existing_record_keys", rows)
         return {(r["source"], r["record_key"]) for r in found}
 
-    def upsert_identifiers(self, sightings: Sequence[tuple[IdKey, datetime, datetime]]) -> None:
+    def upsert_identifiers(
+        self, sightings: Sequence[tuple[IdKey, datetime, datetime]]
+    ) -> dict[IdKey, IdentifierNode]:
         rows = [
             {
                 "type": k[0],
@@ -487,7 +491,11 @@ class Neo4jStore:
             }
             for k, first, last in sightings
         ]
-        self._write_chunks("upsert_identifiers", rows)
+        nodes = map(_node, self._write_chunks("upsert_identifiers", rows))
+        return dict(sorted((node.key, node) for node in nodes))
+
+    def write_observation_batch(self, batch: PreparedBatch) -> None:
+        self.write_observations(batch.fresh(), batch.anchors)
 
     def write_observations(
         self, observations: Sequence[Observation], anchors: Sequence[IdKey]

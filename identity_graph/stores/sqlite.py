@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from identity_graph.batch_prep import ObservationRows, PreparedBatch, observation_rows
 from identity_graph.errors import StoreError, StoreUnavailable
 from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import (
@@ -132,6 +133,9 @@ class SQLiteStore:
         # identifiers up several times (anchors, link ends, neighbour counts) and row ids do
         # not change while the write lock is held. Emptied when the transaction ends.
         self._upserted_ids: dict[IdKey, int] = {}
+        # Identifiers inserted in the current transaction and not yet linked: no stored link
+        # can name them, so `get_links` does not look for one.
+        self._created_ids: set[int] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     def init(self) -> None:
@@ -170,15 +174,19 @@ class SQLiteStore:
             yield
         except BaseException:
             self._depth = 0
-            self._upserted_ids = {}
+            self._forget_batch()
             self.conn.execute("ROLLBACK")
             raise
         self._depth = 0
-        self._upserted_ids = {}
+        self._forget_batch()
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StoreError(f"{self.url}: commit failed: {e}") from e
+
+    def _forget_batch(self) -> None:
+        self._upserted_ids = {}
+        self._created_ids = set()
 
     def _begin_write(self) -> None:
         """BEGIN IMMEDIATE, waiting for another writer by polling every millisecond.
@@ -255,61 +263,88 @@ class SQLiteStore:
             )
         return found
 
-    def upsert_identifiers(self, sightings: Sequence[tuple[IdKey, datetime, datetime]]) -> None:
-        self.conn.executemany(
-            "INSERT INTO identifiers(type, value, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(type, value) DO UPDATE SET "
-            "first_seen = min(first_seen, excluded.first_seen), "
-            "last_seen = max(last_seen, excluded.last_seen)",
-            ((k[0], k[1], iso(first), iso(last)) for k, first, last in sightings),
-        )
-        if self._depth:
-            self._upserted_ids.update(self._row_ids([k for k, _, _ in sightings]))
+    def upsert_identifiers(
+        self, sightings: Sequence[tuple[IdKey, datetime, datetime]]
+    ) -> dict[IdKey, IdentifierNode]:
+        """Insert new identifiers and widen the first/last seen of known ones; returns every
+        sighted identifier's node as it now stands, in key order."""
+        with self.transaction():  # row ids are assigned here, under the write lock
+            found = self._nodes_with_ids([k for k, _, _ in sightings])
+            row = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM identifiers").fetchone()
+            next_id = int(row[0])
+            nodes: dict[IdKey, IdentifierNode] = {}
+            inserts: list[tuple[int, str, str, str, str]] = []
+            updates: list[tuple[str, str, int]] = []
+            for key, first, last in sightings:
+                hit = found.get(key)
+                if hit is None:
+                    self._upserted_ids[key] = next_id
+                    self._created_ids.add(next_id)
+                    inserts.append((next_id, key[0], key[1], iso(first), iso(last)))
+                    nodes[key] = IdentifierNode(key, first, last)
+                    next_id += 1
+                    continue
+                row_id, node = hit
+                self._upserted_ids[key] = row_id
+                if first < node.first_seen or last > node.last_seen:
+                    node.first_seen = min(first, node.first_seen)
+                    node.last_seen = max(last, node.last_seen)
+                    updates.append((iso(node.first_seen), iso(node.last_seen), row_id))
+                nodes[key] = node
+            self.conn.executemany(
+                "INSERT INTO identifiers(id, type, value, first_seen, last_seen) "
+                "VALUES (?, ?, ?, ?, ?)",
+                inserts,
+            )
+            self.conn.executemany(
+                "UPDATE identifiers SET first_seen = ?, last_seen = ? WHERE id = ?", updates
+            )
+        return dict(sorted(nodes.items()))
+
+    def _nodes_with_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, tuple[int, IdentifierNode]]:
+        result: dict[IdKey, tuple[int, IdentifierNode]] = {}
+        for chunk in chunks(keys):
+            self._load_keys(chunk)
+            for row in self.conn.execute(
+                f"SELECT i.id, {self._NODE_COLUMNS} FROM temp.batch_keys k "
+                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+            ):
+                node = self._node(row[1:])
+                result[node.key] = (row[0], node)
+        return result
 
     def write_observations(
         self, observations: Sequence[Observation], anchors: Sequence[IdKey]
     ) -> None:
-        ids = self._row_ids(list(set(anchors)))
+        self._write_observation_rows(observation_rows(observations, anchors))
+
+    def write_observation_batch(self, batch: PreparedBatch) -> None:
+        self._write_observation_rows(batch.rows)
+
+    def _write_observation_rows(self, rows: ObservationRows) -> None:
+        ids = self._row_ids(list({r[3] for r in rows.observations}))
         cur = self.conn.cursor()
         # Row ids are assigned here (the write lock is held) so the rows go in one executemany.
-        first_id = int(
-            cur.execute("SELECT coalesce(max(id), 0) + 1 FROM observations").fetchone()[0]
-        )
-        rows: list[tuple[Any, ...]] = []
-        attrs: list[tuple[Any, ...]] = []
-        events: list[tuple[Any, ...]] = []
-        consent: list[tuple[Any, ...]] = []
-        for obs_id, (obs, anchor) in enumerate(zip(observations, anchors, strict=True), first_id):
-            anchor_id = ids[anchor]
-            ts = iso(obs.timestamp)
-            rows.append((obs_id, obs.source, obs.record_key, ts, anchor_id))
-            for name, value in obs.attributes.items():
-                attrs.append((obs_id, anchor_id, name, dumps_json(value), obs.source, ts))
-            if obs.event is not None:
-                events.append(
-                    (obs_id, anchor_id, obs.event.name, dumps_json(obs.event.properties), ts)
-                )
-            for purpose, granted in obs.consent.items():
-                consent.append((obs_id, anchor_id, purpose, int(granted), obs.source, ts))
+        first = int(cur.execute("SELECT coalesce(max(id), 0) + 1 FROM observations").fetchone()[0])
         cur.executemany(
             "INSERT INTO observations(id, source, record_key, ts, anchor_id) "
             "VALUES (?, ?, ?, ?, ?)",
-            rows,
+            [(first + n, s, k, ts, ids[a]) for n, (s, k, ts, a) in enumerate(rows.observations)],
         )
         cur.executemany(
             "INSERT INTO attributes(observation_id, anchor_id, name, value, source, ts) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            attrs,
+            [(first + n, ids[a], *rest) for n, a, *rest in rows.attributes],
         )
         cur.executemany(
             "INSERT INTO events(observation_id, anchor_id, name, properties, ts) "
             "VALUES (?, ?, ?, ?, ?)",
-            events,
+            [(first + n, ids[a], *rest) for n, a, *rest in rows.events],
         )
         cur.executemany(
             "INSERT INTO consent(observation_id, anchor_id, purpose, granted, source, ts) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            consent,
+            [(first + n, ids[a], *rest) for n, a, *rest in rows.consent],
         )
 
     _LINK_COLUMNS = (
@@ -334,6 +369,7 @@ class SQLiteStore:
 
     def get_links(self, keys: Sequence[LinkKey]) -> dict[LinkKey, Link]:
         ids = self._row_ids(list({k for a, b, _ in keys for k in (a, b)}))
+        created = self._created_ids
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS batch_links (a INTEGER, b INTEGER, rule TEXT, "
             "PRIMARY KEY (a, b, rule)) WITHOUT ROWID"
@@ -341,7 +377,11 @@ class SQLiteStore:
         self.conn.execute("DELETE FROM temp.batch_links")
         self.conn.executemany(
             "INSERT OR IGNORE INTO temp.batch_links VALUES (?, ?, ?)",
-            ((ids[a], ids[b], rule) for a, b, rule in keys if a in ids and b in ids),
+            (
+                (ids[a], ids[b], rule)
+                for a, b, rule in keys
+                if a in ids and b in ids and not created.intersection((ids[a], ids[b]))
+            ),
         )
         rows = self.conn.execute(
             f"SELECT {self._LINK_COLUMNS} FROM temp.batch_links k "
@@ -356,6 +396,7 @@ class SQLiteStore:
 
     def put_links(self, links: Sequence[Link]) -> None:
         ids = self._row_ids(list({k for ln in links for k in (ln.a, ln.b)}))
+        self._created_ids = set()  # from here on, links may name them
         self.conn.executemany(
             "INSERT OR REPLACE INTO links(a, b, rule, weight, count, first_seen, last_seen, "
             "sources, samples, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,264 @@
+"""Everything about a batch of observations that does not need the store. Pure.
+
+`prepare_batch` sets aside record keys repeated inside the batch, and works out what the store
+step will write: each identifier's first/last sighting, each observation's anchor (its star
+centre) and its rows as stored text, and the batch's co-observation links already aggregated.
+A load that parses in a second process runs this there too (`loaders/parallel.py`), so the
+loading process, which holds the store's write lock, only does what needs the store.
+
+`prepared_batches` groups a reader's units into batches whose sizes ramp up from
+`FIRST_BATCH_UNITS`, doubling to `batch_size`. The sizes depend on the accepted unit count
+alone, never on timing, so every load of a file (and a re-run after a kill) splits it the same
+way and gives the same profile ids.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from identity_graph.config import Config
+from identity_graph.jsontext import dumps as dumps_json
+from identity_graph.matching import aggregate_links, star_centre, star_links
+from identity_graph.models import (
+    BehaviourEvent,
+    IdKey,
+    Link,
+    LinkKey,
+    Observation,
+    Reject,
+    iso,
+)
+
+FIRST_BATCH_UNITS = 1000
+
+# An observation as a plain tuple (cheap to pickle) and back.
+EncodedObservation = tuple[Any, ...]
+
+
+def encode_observation(obs: Observation) -> EncodedObservation:
+    event = obs.event
+    return (
+        obs.source,
+        obs.record_key,
+        obs.timestamp,
+        obs.identifiers,
+        obs.attributes,
+        None if event is None else event.name,
+        None if event is None else event.properties,
+        obs.consent,
+        obs.file,
+        obs.line,
+    )
+
+
+def decode_observation(row: EncodedObservation) -> Observation:
+    source, key, ts, ids, attrs, name, props, consent, file, line = row
+    event = None if name is None else BehaviourEvent(name, props)
+    return Observation(source, key, ts, ids, attrs, event, consent, file, line)
+
+
+@dataclass(slots=True)
+class ObservationRows:
+    """A batch's observations as the text the store keeps. Anchors are identifier keys (the
+    store maps them to its own ids); `position` is the observation's index in `observations`."""
+
+    observations: list[tuple[str, str, str, IdKey]] = field(default_factory=list)
+    # (position, anchor, name, value JSON, source, ts)
+    attributes: list[tuple[int, IdKey, str, str, str, str]] = field(default_factory=list)
+    # (position, anchor, event name, properties JSON, ts)
+    events: list[tuple[int, IdKey, str, str, str]] = field(default_factory=list)
+    # (position, anchor, purpose, granted 0/1, source, ts)
+    consent: list[tuple[int, IdKey, str, int, str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """One batch, ready for the store step (`ingest.ingest_batch`).
+
+    `fresh` are the batch's observations minus in-batch repeats, in input order; everything
+    else describes those. The observations themselves are kept either as objects or, when the
+    batch came from the parsing process, as a pickle that is only opened when needed (the
+    store already holds some record keys, the suppression list is in use, fuzzy rules run).
+    """
+
+    size: int
+    duplicate_positions: list[int]
+    record_keys: list[tuple[str, str]]
+    sightings: list[tuple[IdKey, datetime, datetime]]
+    rows: ObservationRows
+    links: dict[LinkKey, Link]
+    with_traits: set[IdKey]
+    _fresh: list[Observation] | None = None
+    _fresh_pickle: bytes | None = None
+
+    @property
+    def anchors(self) -> list[IdKey]:
+        return [row[3] for row in self.rows.observations]
+
+    def fresh(self) -> list[Observation]:
+        if self._fresh is None:
+            assert self._fresh_pickle is not None
+            self._fresh = [decode_observation(r) for r in pickle.loads(self._fresh_pickle)]
+            self._fresh_pickle = None
+        return self._fresh
+
+    def fresh_positions(self) -> list[int]:
+        """The position in the batch of each fresh observation."""
+        repeated = set(self.duplicate_positions)
+        return [p for p in range(self.size) if p not in repeated]
+
+    # -- the parsing process sends batches as plain tuples ------------------------------------
+    def to_wire(self) -> tuple[Any, ...]:
+        fresh = self._fresh_pickle
+        if fresh is None:
+            encoded = [encode_observation(o) for o in self.fresh()]
+            fresh = pickle.dumps(encoded, pickle.HIGHEST_PROTOCOL)
+        rows = self.rows
+        return (
+            self.size,
+            self.duplicate_positions,
+            self.record_keys,
+            self.sightings,
+            (rows.observations, rows.attributes, rows.events, rows.consent),
+            [
+                (
+                    ln.a,
+                    ln.b,
+                    ln.rule,
+                    ln.weight,
+                    ln.count,
+                    ln.first_seen,
+                    ln.last_seen,
+                    ln.sources,
+                    ln.samples,
+                    ln.details,
+                )
+                for ln in self.links.values()
+            ],
+            sorted(self.with_traits),
+            fresh,
+        )
+
+    @classmethod
+    def from_wire(cls, wire: tuple[Any, ...]) -> PreparedBatch:
+        size, dups, record_keys, sightings, rows, links, traits, fresh = wire
+        return cls(
+            size,
+            dups,
+            record_keys,
+            sightings,
+            ObservationRows(*rows),
+            {(ln[0], ln[1], ln[2]): Link(*ln) for ln in links},
+            set(traits),
+            None,
+            fresh,
+        )
+
+
+def prepare_batch(observations: Sequence[Observation], config: Config) -> PreparedBatch:
+    duplicate_positions: list[int] = []
+    fresh: list[Observation] = []
+    record_keys: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for position, obs in enumerate(observations):
+        key = (obs.source, obs.record_key)
+        if key in seen:
+            duplicate_positions.append(position)
+            continue
+        seen.add(key)
+        fresh.append(obs)
+        record_keys.append(key)
+
+    sightings: dict[IdKey, tuple[datetime, datetime]] = {}
+    for obs in fresh:
+        ts = obs.timestamp
+        for key in obs.identifiers:
+            span = sightings.get(key)
+            if span is None:
+                sightings[key] = (ts, ts)
+            elif ts < span[0] or ts > span[1]:
+                sightings[key] = (min(span[0], ts), max(span[1], ts))
+    centres = [star_centre(o.identifiers, config) for o in fresh]
+    rows = observation_rows(fresh, centres)
+    links = aggregate_links(
+        (
+            link
+            for obs, centre in zip(fresh, centres, strict=True)
+            for link in star_links(obs, config, centre)
+        ),
+        config.link_sample_size,
+    )
+    return PreparedBatch(
+        size=len(observations),
+        duplicate_positions=duplicate_positions,
+        record_keys=record_keys,
+        sightings=[(k, first, last) for k, (first, last) in sightings.items()],
+        rows=rows,
+        links=links,
+        with_traits={c for o, c in zip(fresh, centres, strict=True) if o.attributes},
+        _fresh=fresh,
+    )
+
+
+def observation_rows(
+    observations: Sequence[Observation], anchors: Sequence[IdKey]
+) -> ObservationRows:
+    rows = ObservationRows()
+    for position, (obs, anchor) in enumerate(zip(observations, anchors, strict=True)):
+        text = iso(obs.timestamp)
+        source = obs.source
+        rows.observations.append((source, obs.record_key, text, anchor))
+        for name, value in obs.attributes.items():
+            rows.attributes.append((position, anchor, name, dumps_json(value), source, text))
+        event = obs.event
+        if event is not None:
+            rows.events.append((position, anchor, event.name, dumps_json(event.properties), text))
+        for purpose, granted in obs.consent.items():
+            rows.consent.append((position, anchor, purpose, int(granted), source, text))
+    return rows
+
+
+class _Positioned(Protocol):
+    @property
+    def bytes_read(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Observation | Reject]: ...
+
+
+def prepared_batches(
+    reader: _Positioned,
+    config: Config,
+    first: int = FIRST_BATCH_UNITS,
+    size_bytes: int | None = None,
+) -> Iterator[Reject | PreparedBatch]:
+    """A reader's rejects as they come, and its observations in prepared batches.
+
+    Sizes ramp up from `first`, doubling to `batch_size`. With the file's `size_bytes` they
+    also ramp down near its end (half the units estimated to remain, never under `first`), so
+    the last batch, which the store step handles after parsing has finished, is small. Both
+    depend on unit counts and byte offsets alone: the same file is always split the same way.
+    """
+    first = max(1, first)
+    limit = min(config.batch_size, first)
+    batch: list[Observation] = []
+    units = 0
+    for unit in reader:
+        units += 1
+        if isinstance(unit, Reject):
+            yield unit
+            continue
+        batch.append(unit)
+        if len(batch) >= limit:
+            yield prepare_batch(batch, config)
+            batch = []
+            limit = min(config.batch_size, limit * 2)
+            done = reader.bytes_read
+            if size_bytes is not None and done > 0:
+                remaining = max(0, size_bytes - done) * units // done
+                limit = min(limit, max(first, remaining // 2))
+    if batch:
+        yield prepare_batch(batch, config)
