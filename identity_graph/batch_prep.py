@@ -14,7 +14,7 @@ way and gives the same profile ids.
 
 from __future__ import annotations
 
-import pickle
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from identity_graph.config import Config
 from identity_graph.jsontext import dumps as dumps_json
-from identity_graph.matching import aggregate_links, star_centre, star_links
+from identity_graph.matching import co_observation_links, star_centre
 from identity_graph.models import (
     BehaviourEvent,
     IdKey,
@@ -31,34 +31,10 @@ from identity_graph.models import (
     Observation,
     Reject,
     iso,
+    parse_iso,
 )
 
 FIRST_BATCH_UNITS = 1000
-
-# An observation as a plain tuple (cheap to pickle) and back.
-EncodedObservation = tuple[Any, ...]
-
-
-def encode_observation(obs: Observation) -> EncodedObservation:
-    event = obs.event
-    return (
-        obs.source,
-        obs.record_key,
-        obs.timestamp,
-        obs.identifiers,
-        obs.attributes,
-        None if event is None else event.name,
-        None if event is None else event.properties,
-        obs.consent,
-        obs.file,
-        obs.line,
-    )
-
-
-def decode_observation(row: EncodedObservation) -> Observation:
-    source, key, ts, ids, attrs, name, props, consent, file, line = row
-    event = None if name is None else BehaviourEvent(name, props)
-    return Observation(source, key, ts, ids, attrs, event, consent, file, line)
 
 
 @dataclass(slots=True)
@@ -79,10 +55,11 @@ class ObservationRows:
 class PreparedBatch:
     """One batch, ready for the store step (`ingest.ingest_batch`).
 
-    `fresh` are the batch's observations minus in-batch repeats, in input order; everything
-    else describes those. The observations themselves are kept either as objects or, when the
-    batch came from the parsing process, as a pickle that is only opened when needed (the
-    store already holds some record keys, the suppression list is in use, fuzzy rules run).
+    `fresh()` are the batch's observations minus in-batch repeats, in input order; everything
+    else describes those. A batch made in this process keeps the observation objects; one that
+    came from the parsing process rebuilds them from its rows, only when the store step needs
+    them (the store already holds some record keys, the suppression list is in use, fuzzy
+    rules run): that saves sending every observation twice.
     """
 
     size: int
@@ -92,8 +69,9 @@ class PreparedBatch:
     rows: ObservationRows
     links: dict[LinkKey, Link]
     with_traits: set[IdKey]
+    identifiers: list[tuple[IdKey, ...]]  # of each fresh observation
+    origins: list[tuple[str, int]]  # (file, line) of each fresh observation
     _fresh: list[Observation] | None = None
-    _fresh_pickle: bytes | None = None
 
     @property
     def anchors(self) -> list[IdKey]:
@@ -101,10 +79,37 @@ class PreparedBatch:
 
     def fresh(self) -> list[Observation]:
         if self._fresh is None:
-            assert self._fresh_pickle is not None
-            self._fresh = [decode_observation(r) for r in pickle.loads(self._fresh_pickle)]
-            self._fresh_pickle = None
+            self._fresh = self._rebuild()
         return self._fresh
+
+    def _rebuild(self) -> list[Observation]:
+        rows = self.rows
+        attributes: dict[int, dict[str, Any]] = {}
+        for position, _, name, value, _, _ in rows.attributes:
+            attributes.setdefault(position, {})[name] = json.loads(value)
+        events = {
+            position: BehaviourEvent(name, json.loads(properties))
+            for position, _, name, properties, _ in rows.events
+        }
+        consent: dict[int, dict[str, bool]] = {}
+        for position, _, purpose, granted, _, _ in rows.consent:
+            consent.setdefault(position, {})[purpose] = bool(granted)
+        return [
+            Observation(
+                source,
+                record_key,
+                parse_iso(ts),
+                ids,
+                attributes.get(position, {}),
+                events.get(position),
+                consent.get(position, {}),
+                file,
+                line,
+            )
+            for position, ((source, record_key, ts, _), ids, (file, line)) in enumerate(
+                zip(rows.observations, self.identifiers, self.origins, strict=True)
+            )
+        ]
 
     def fresh_positions(self) -> list[int]:
         """The position in the batch of each fresh observation."""
@@ -113,10 +118,6 @@ class PreparedBatch:
 
     # -- the parsing process sends batches as plain tuples ------------------------------------
     def to_wire(self) -> tuple[Any, ...]:
-        fresh = self._fresh_pickle
-        if fresh is None:
-            encoded = [encode_observation(o) for o in self.fresh()]
-            fresh = pickle.dumps(encoded, pickle.HIGHEST_PROTOCOL)
         rows = self.rows
         return (
             self.size,
@@ -140,12 +141,13 @@ class PreparedBatch:
                 for ln in self.links.values()
             ],
             sorted(self.with_traits),
-            fresh,
+            self.identifiers,
+            self.origins,
         )
 
     @classmethod
     def from_wire(cls, wire: tuple[Any, ...]) -> PreparedBatch:
-        size, dups, record_keys, sightings, rows, links, traits, fresh = wire
+        size, dups, record_keys, sightings, rows, links, traits, identifiers, origins = wire
         return cls(
             size,
             dups,
@@ -154,8 +156,8 @@ class PreparedBatch:
             ObservationRows(*rows),
             {(ln[0], ln[1], ln[2]): Link(*ln) for ln in links},
             set(traits),
-            None,
-            fresh,
+            identifiers,
+            origins,
         )
 
 
@@ -184,14 +186,7 @@ def prepare_batch(observations: Sequence[Observation], config: Config) -> Prepar
                 sightings[key] = (min(span[0], ts), max(span[1], ts))
     centres = [star_centre(o.identifiers, config) for o in fresh]
     rows = observation_rows(fresh, centres)
-    links = aggregate_links(
-        (
-            link
-            for obs, centre in zip(fresh, centres, strict=True)
-            for link in star_links(obs, config, centre)
-        ),
-        config.link_sample_size,
-    )
+    links = co_observation_links(fresh, centres, config)
     return PreparedBatch(
         size=len(observations),
         duplicate_positions=duplicate_positions,
@@ -200,6 +195,8 @@ def prepare_batch(observations: Sequence[Observation], config: Config) -> Prepar
         rows=rows,
         links=links,
         with_traits={c for o, c in zip(fresh, centres, strict=True) if o.attributes},
+        identifiers=[o.identifiers for o in fresh],
+        origins=[(o.file, o.line) for o in fresh],
         _fresh=fresh,
     )
 

@@ -7,9 +7,10 @@ instead of n(n - 1)/2, and a junk value on the rim cannot connect the others to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from identity_graph.config import Config
+from identity_graph.config import Config, IdentifierType
 from identity_graph.models import IdKey, Link, LinkKey, Observation
 
 CO_OBSERVED = "co_observed"
@@ -52,6 +53,65 @@ def star_links(obs: Observation, config: Config, centre: IdKey | None = None) ->
             )
         )
     return links
+
+
+def co_observation_links(
+    observations: Sequence[Observation], centres: Sequence[IdKey], config: Config
+) -> dict[LinkKey, Link]:
+    """The star links of many observations, aggregated: exactly
+    `aggregate_links(star_links(o, config, c) for o, c in ...)`, without building and merging
+    a Link per observation (a batch repeats the same pairs many times over)."""
+    types: dict[str, IdentifierType] = {}
+    trusts: dict[str, float] = {}
+    # key -> [weight, count, first, last, sources, samples]
+    acc: dict[LinkKey, list[Any]] = {}
+    for obs, centre in zip(observations, centres, strict=True):
+        if len(obs.identifiers) < 2:
+            continue
+        centre_type = types.get(centre[0]) or types.setdefault(centre[0], config.type(centre[0]))
+        if not centre_type.linkable:
+            continue
+        trust = trusts.get(obs.source)
+        if trust is None:
+            trust = trusts[obs.source] = config.source(obs.source).trust
+        ts = obs.timestamp
+        sample = obs.observation_key
+        for other in obs.identifiers:
+            if other == centre:
+                continue
+            other_type = types.get(other[0]) or types.setdefault(other[0], config.type(other[0]))
+            if not other_type.linkable:
+                continue
+            weight = min(centre_type.weight, other_type.weight) * trust
+            key = (centre, other, CO_OBSERVED) if centre < other else (other, centre, CO_OBSERVED)
+            found = acc.get(key)
+            if found is None:
+                acc[key] = [weight, 1, ts, ts, {obs.source}, {sample}]
+                continue
+            if weight > found[0]:
+                found[0] = weight
+            found[1] += 1
+            if ts < found[2]:
+                found[2] = ts
+            if ts > found[3]:
+                found[3] = ts
+            found[4].add(obs.source)
+            found[5].add(sample)
+    size = config.link_sample_size
+    return {
+        key: Link(
+            key[0],
+            key[1],
+            CO_OBSERVED,
+            weight,
+            count,
+            first,
+            last,
+            tuple(sorted(sources)),
+            tuple(sorted(samples)[:size]),
+        )
+        for key, (weight, count, first, last, sources, samples) in acc.items()
+    }
 
 
 def merge_link(old: Link, new: Link, sample_size: int) -> Link:

@@ -7,9 +7,17 @@ import pickle
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from identity_graph.batch_prep import PreparedBatch, prepare_batch, prepared_batches
 from identity_graph.config import Config
-from identity_graph.matching import aggregate_links, star_centre, star_links
+from identity_graph.matching import (
+    aggregate_links,
+    co_observation_links,
+    star_centre,
+    star_links,
+)
 from identity_graph.models import BehaviourEvent, IdKey, Observation, Reject, iso
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -130,3 +138,33 @@ def test_batches_ramp_down_towards_the_end_of_the_file() -> None:
     assert tail == sorted(tail, reverse=True)
     # and the same file is always split the same way
     assert got == sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
+
+
+KEYS = [COOKIE, EMAIL, DEVICE, ("phone", "+447700900123"), ("user_id", "u-1"), ("crm_id", "c1")]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(KEYS), min_size=1, max_size=4, unique=True),
+            st.integers(0, 30),
+            st.sampled_from(["web", "crm"]),
+        ),
+        max_size=40,
+    )
+)
+def test_co_observation_links_equal_merging_each_star_in_turn(
+    rows: list[tuple[list[IdKey], int, str]],
+) -> None:
+    config = Config(link_sample_size=3)
+    batch = [
+        Observation(source, f"m{i}", T0 + timedelta(hours=h), tuple(ids))
+        for i, (ids, h, source) in enumerate(rows)
+    ]
+    centres = [star_centre(o.identifiers, config) for o in batch]
+    expected = aggregate_links(
+        (ln for o, c in zip(batch, centres, strict=True) for ln in star_links(o, config, c)),
+        config.link_sample_size,
+    )
+    got = co_observation_links(batch, centres, config)
+    assert list(got.items()) == list(expected.items())  # same links, in the same order

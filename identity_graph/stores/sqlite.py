@@ -108,6 +108,10 @@ def insert_audit(conn: sqlite3.Connection, numbered: Sequence[tuple[int, AuditEv
 
 
 WRITE_LOCK_POLL_S = 0.001
+KEYS_JSON = "json_each(?) k"  # a JSON array of [type, value] pairs
+IDENTIFIER_MATCH = (
+    "i.type = json_extract(k.value, '$[0]') AND i.value = json_extract(k.value, '$[1]')"
+)
 
 
 class SQLiteStore:
@@ -212,16 +216,9 @@ class SQLiteStore:
             self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
     # -- key <-> row id ---------------------------------------------------------------------
-    def _load_keys(self, keys: Iterable[IdKey], table: str = "batch_keys") -> None:
-        self.conn.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {table} (type TEXT, value TEXT, "
-            "PRIMARY KEY (type, value)) WITHOUT ROWID"
-        )
-        self.conn.execute(f"DELETE FROM temp.{table}")
-        self.conn.executemany(
-            f"INSERT OR IGNORE INTO temp.{table}(type, value) VALUES (?, ?)", keys
-        )
-
+    # A batch of keys or ids goes to SQLite as one JSON array parameter, joined through
+    # json_each: parsing it is C code, where filling a temp table row by row is a Python call
+    # per key. The keys are values of a parameter, never part of the statement text.
     def _row_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
         known = self._upserted_ids
         result: dict[IdKey, int] = {}
@@ -234,11 +231,11 @@ class SQLiteStore:
                 else:
                     result[key] = row_id
             keys = missing
-        for chunk in chunks(keys):
-            self._load_keys(chunk)
+        if keys:
             for row_id, type_, value in self.conn.execute(
-                "SELECT i.id, i.type, i.value FROM temp.batch_keys k "
-                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+                f"SELECT i.id, i.type, i.value FROM {KEYS_JSON} CROSS JOIN identifiers i "
+                f"ON {IDENTIFIER_MATCH}",
+                (dumps_json(keys),),
             ):
                 result[(type_, value)] = row_id
         return result
@@ -252,16 +249,16 @@ class SQLiteStore:
 
     # -- ingest -----------------------------------------------------------------------------
     def existing_record_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
-        for chunk in chunks(keys):
-            self._load_keys(chunk, "batch_records")
-            found.update(
-                self.conn.execute(
-                    "SELECT o.source, o.record_key FROM temp.batch_records k "
-                    "CROSS JOIN observations o ON o.source = k.type AND o.record_key = k.value"
-                )
+        if not keys:
+            return set()
+        return set(
+            self.conn.execute(
+                f"SELECT o.source, o.record_key FROM {KEYS_JSON} CROSS JOIN observations o "
+                "ON o.source = json_extract(k.value, '$[0]') "
+                "AND o.record_key = json_extract(k.value, '$[1]')",
+                (dumps_json(keys),),
             )
-        return found
+        )
 
     def upsert_identifiers(
         self, sightings: Sequence[tuple[IdKey, datetime, datetime]]
@@ -303,11 +300,11 @@ class SQLiteStore:
 
     def _nodes_with_ids(self, keys: Sequence[IdKey]) -> dict[IdKey, tuple[int, IdentifierNode]]:
         result: dict[IdKey, tuple[int, IdentifierNode]] = {}
-        for chunk in chunks(keys):
-            self._load_keys(chunk)
+        if keys:
             for row in self.conn.execute(
-                f"SELECT i.id, {self._NODE_COLUMNS} FROM temp.batch_keys k "
-                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+                f"SELECT i.id, {self._NODE_COLUMNS} FROM {KEYS_JSON} CROSS JOIN identifiers i "
+                f"ON {IDENTIFIER_MATCH}",
+                (dumps_json(keys),),
             ):
                 node = self._node(row[1:])
                 result[node.key] = (row[0], node)
@@ -433,11 +430,11 @@ class SQLiteStore:
 
     def get_identifiers(self, keys: Sequence[IdKey]) -> dict[IdKey, IdentifierNode]:
         result: dict[IdKey, IdentifierNode] = {}
-        for chunk in chunks(keys):
-            self._load_keys(chunk)
+        if keys:
             for row in self.conn.execute(
-                f"SELECT {self._NODE_COLUMNS} FROM temp.batch_keys k "
-                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value"
+                f"SELECT {self._NODE_COLUMNS} FROM {KEYS_JSON} CROSS JOIN identifiers i "
+                f"ON {IDENTIFIER_MATCH}",
+                (dumps_json(keys),),
             ):
                 node = self._node(row)
                 result[node.key] = node
@@ -470,10 +467,10 @@ class SQLiteStore:
                 )
             ]
             return {profile_ids[0]: nodes} if nodes else {}
-        self._load_ids(profile_ids)
         for row in self.conn.execute(
-            f"SELECT {self._NODE_COLUMNS} FROM temp.batch_ids t "
-            "CROSS JOIN identifiers i ON i.profile_id = t.id"
+            f"SELECT {self._NODE_COLUMNS} FROM json_each(?) t "
+            "CROSS JOIN identifiers i ON i.profile_id = t.value",
+            (dumps_json(list(dict.fromkeys(profile_ids))),),
         ):
             node = self._node(row)
             assert node.profile_id is not None
@@ -543,9 +540,18 @@ class SQLiteStore:
         return list(range(start, start + n))
 
     def write_assignments(self, assignments: dict[IdKey, int]) -> None:
+        known = self._upserted_ids  # a batch's own identifiers: update by row id
+        by_id: list[tuple[int, int]] = []
+        by_key: list[tuple[int, str, str]] = []
+        for key, pid in assignments.items():
+            row_id = known.get(key)
+            if row_id is None:
+                by_key.append((pid, key[0], key[1]))
+            else:
+                by_id.append((pid, row_id))
+        self.conn.executemany("UPDATE identifiers SET profile_id = ? WHERE id = ?", by_id)
         self.conn.executemany(
-            "UPDATE identifiers SET profile_id = ? WHERE type = ? AND value = ?",
-            ((pid, k[0], k[1]) for k, pid in assignments.items()),
+            "UPDATE identifiers SET profile_id = ? WHERE type = ? AND value = ?", by_key
         )
 
     def put_profiles(self, profiles: Sequence[ProfileRecord]) -> None:
@@ -584,12 +590,12 @@ class SQLiteStore:
         }
 
     def attribute_values(self, profile_ids: Sequence[int]) -> dict[int, list[AttributeValue]]:
-        self._load_ids(profile_ids)
         result: dict[int, list[AttributeValue]] = {}
         for pid, t, v, name, value, source, ts in self.conn.execute(
             "SELECT i.profile_id, i.type, i.value, a.name, a.value, a.source, a.ts "
-            "FROM temp.batch_ids t CROSS JOIN identifiers i ON i.profile_id = t.id "
-            "JOIN attributes a ON a.anchor_id = i.id"
+            "FROM json_each(?) t CROSS JOIN identifiers i ON i.profile_id = t.value "
+            "JOIN attributes a ON a.anchor_id = i.id",
+            (dumps_json(list(dict.fromkeys(profile_ids))),),
         ):
             result.setdefault(pid, []).append(
                 AttributeValue((t, v), name, json.loads(value), source, parse_iso(ts))
@@ -679,12 +685,11 @@ class SQLiteStore:
             ).fetchone()
             return {keys[0]: row[0]} if row and row[0] is not None else {}
         result: dict[IdKey, int] = {}
-        for chunk in chunks(keys):
-            self._load_keys(chunk)
+        if keys:
             for t, v, pid in self.conn.execute(
-                "SELECT i.type, i.value, i.profile_id FROM temp.batch_keys k "
-                "CROSS JOIN identifiers i ON i.type = k.type AND i.value = k.value "
-                "WHERE i.profile_id IS NOT NULL"
+                f"SELECT i.type, i.value, i.profile_id FROM {KEYS_JSON} CROSS JOIN identifiers i "
+                f"ON {IDENTIFIER_MATCH} WHERE i.profile_id IS NOT NULL",
+                (dumps_json(keys),),
             ):
                 result[(t, v)] = pid
         return result
