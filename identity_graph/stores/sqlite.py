@@ -35,6 +35,7 @@ from identity_graph.models import (
     key_text,
     parse_iso,
 )
+from identity_graph.stores.sqlite_checkpoint import Checkpointer
 from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
 CHUNK = 50_000
@@ -126,7 +127,7 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open {self.url}: {e}") from e
         self.busy_timeout_ms = int(busy_timeout_ms)
         self.conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA secure_delete = ON")
@@ -140,6 +141,9 @@ class SQLiteStore:
         # Identifiers inserted in the current transaction and not yet linked: no stored link
         # can name them, so `get_links` does not look for one.
         self._created_ids: set[int] = set()
+        # Started by the first commit; see sqlite_checkpoint. None in other journal modes.
+        self._checkpointer: Checkpointer | None = None
+        self._background_checkpoints = bool(mode) and str(mode[0]).lower() == "wal"
 
     # -- lifecycle -------------------------------------------------------------------------
     def init(self) -> None:
@@ -161,7 +165,26 @@ class SQLiteStore:
         return row is not None
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()  # first, so closing `conn` runs the final checkpoint
+            self._checkpointer = None
         self.conn.close()
+
+    def _after_commit(self) -> None:
+        if not self._background_checkpoints:
+            return
+        checkpointer = self._checkpointer
+        if checkpointer is None:
+            self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            checkpointer = self._checkpointer = Checkpointer(self.path, self.busy_timeout_ms)
+        if checkpointer.failed is not None:
+            # Back to SQLite's own checkpoints on this connection, inline after commits.
+            checkpointer.close()
+            self._checkpointer = None
+            self._background_checkpoints = False
+            self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            return
+        checkpointer.request()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -187,6 +210,7 @@ class SQLiteStore:
             self.conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StoreError(f"{self.url}: commit failed: {e}") from e
+        self._after_commit()
 
     def _forget_batch(self) -> None:
         self._upserted_ids = {}
