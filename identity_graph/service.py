@@ -11,7 +11,12 @@ from typing import IO, Any
 
 import networkx as nx
 
-from identity_graph.batch_prep import FIRST_BATCH_UNITS, PreparedBatch, prepared_batches
+from identity_graph.batch_prep import (
+    FIRST_BATCH_UNITS,
+    PreparedBatch,
+    prepare_batch,
+    prepared_batches,
+)
 from identity_graph.config import Config, load_config
 from identity_graph.errors import InputError, NotFound
 from identity_graph.explain import counts, path_json, profile_graph, strongest_path
@@ -125,10 +130,12 @@ class EventResult:
 
 @dataclass
 class ParsedEvents:
-    """Events parsed for ingest: the rejected ones already have their result."""
+    """Events parsed for ingest: the rejected ones already have their result, the accepted
+    ones are prepared as one batch (see batch_prep), ready for the store step."""
 
     results: list[EventResult | None]
     accepted: list[tuple[int, Observation]]
+    prepared: PreparedBatch | None = None
 
 
 def parse_identifier(text: str, value: str | None = None) -> tuple[str, str]:
@@ -257,6 +264,8 @@ class IdentityService:
                 )
             else:
                 parsed.accepted.append((index, unit))
+        if parsed.accepted:
+            parsed.prepared = prepare_batch([o for _, o in parsed.accepted], self.config)
         return parsed
 
     def ingest_parsed(self, parsed: ParsedEvents) -> list[EventResult]:
@@ -264,7 +273,10 @@ class IdentityService:
         results, accepted = parsed.results, parsed.accepted
         if accepted:
             batch = ingest_batch(
-                self.store, self.config, [o for _, o in accepted], fuzzy_rules=self.fuzzy_rules
+                self.store,
+                self.config,
+                parsed.prepared or [o for _, o in accepted],
+                fuzzy_rules=self.fuzzy_rules,
             )
             duplicates = {accepted[p][0] for p in batch.duplicate_positions}
             suppressed = {r.line: r for r in batch.suppressed}
