@@ -7,9 +7,9 @@ A load that parses in a second process runs this there too (`loaders/parallel.py
 loading process, which holds the store's write lock, only does what needs the store.
 
 `prepared_batches` groups a reader's units into batches whose sizes ramp up from
-`FIRST_BATCH_UNITS`, doubling to `batch_size`. The sizes depend on the accepted unit count
-alone, never on timing, so every load of a file (and a re-run after a kill) splits it the same
-way and gives the same profile ids.
+`FIRST_BATCH_UNITS` to `batch_size` and down again near the end of the file. The sizes depend
+on unit counts and byte offsets alone, never on timing, so every load of a file (and a re-run
+after a kill) splits it the same way and gives the same profile ids.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from identity_graph.models import (
     Reject,
     iso,
     parse_iso,
+    remember_iso,
 )
 
 FIRST_BATCH_UNITS = 1000
@@ -143,11 +144,20 @@ class PreparedBatch:
             sorted(self.with_traits),
             self.identifiers,
             self.origins,
+            self._timestamp_texts(),
         )
+
+    def _timestamp_texts(self) -> list[tuple[datetime, str]]:
+        """The text of every time the store step will format (first/last seen), already made
+        here while writing the rows: sent along so the other side need not format them again."""
+        times = {t for _, first, last in self.sightings for t in (first, last)}
+        times.update(t for ln in self.links.values() for t in (ln.first_seen, ln.last_seen))
+        return [(t, iso(t)) for t in times]
 
     @classmethod
     def from_wire(cls, wire: tuple[Any, ...]) -> PreparedBatch:
-        size, dups, record_keys, sightings, rows, links, traits, identifiers, origins = wire
+        size, dups, record_keys, sightings, rows, links, traits, identifiers, origins, texts = wire
+        remember_iso(texts)
         return cls(
             size,
             dups,
@@ -234,7 +244,9 @@ def prepared_batches(
 ) -> Iterator[Reject | PreparedBatch]:
     """A reader's rejects as they come, and its observations in prepared batches.
 
-    Sizes ramp up from `first`, doubling to `batch_size`. With the file's `size_bytes` they
+    Sizes ramp up from `first`, each half as big again as the last, to `batch_size`: the parsing
+    process, almost as busy per unit as the store step, must make the next batch while the
+    store step handles this one (doubling left the store step waiting). With `size_bytes` they
     also ramp down near its end (half the units estimated to remain, never under `first`), so
     the last batch, which the store step handles after parsing has finished, is small. Both
     depend on unit counts and byte offsets alone: the same file is always split the same way.
@@ -252,7 +264,7 @@ def prepared_batches(
         if len(batch) >= limit:
             yield prepare_batch(batch, config)
             batch = []
-            limit = min(config.batch_size, limit * 2)
+            limit = min(config.batch_size, max(limit + 1, limit * 3 // 2))
             done = reader.bytes_read
             if size_bytes is not None and done > 0:
                 remaining = max(0, size_bytes - done) * units // done

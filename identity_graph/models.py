@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,32 @@ def iso(ts: datetime) -> str:
     return text
 
 
+_PARSED_CACHE: dict[str, datetime] = {}
+
+
 def parse_iso(text: str) -> datetime:
+    """The inverse of `iso` (and of any ISO-8601 text with an offset or `Z`), in UTC.
+
+    Memoized like `iso`: clustering reads the same stored first/last-seen texts over and over
+    (every member of a profile a batch touches).
+    """
+    value = _PARSED_CACHE.get(text)
+    if value is None:
+        value = _parse_iso(text)
+        if len(_PARSED_CACHE) >= _ISO_CACHE_SIZE:
+            _PARSED_CACHE.clear()
+        _PARSED_CACHE[text] = value
+    return value
+
+
+def remember_iso(pairs: Iterable[tuple[datetime, str]]) -> None:
+    """Seed `iso`'s memo with texts already made elsewhere (by the parsing process)."""
+    if len(_ISO_CACHE) >= _ISO_CACHE_SIZE:
+        _ISO_CACHE.clear()
+    _ISO_CACHE.update(pairs)
+
+
+def _parse_iso(text: str) -> datetime:
     if text.endswith("+00:00"):
         value = datetime.fromisoformat(text)
         if value.tzinfo is not UTC:

@@ -195,7 +195,7 @@ class IdentityService:
         reader: UnitReader = open_reader(
             path, fmt=fmt, source=source, normalizer=self.normalizer, mapping=mapping
         )
-        # Batches start small and double up to batch_size: resolving starts while a parsing
+        # Batches start small and grow to batch_size: resolving starts while a parsing
         # process warms up instead of waiting for a full batch (see batch_prep).
         items: Iterable[Reject | PreparedBatch]
         position: UnitReader | ParallelReader = reader
