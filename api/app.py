@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from identity_graph import __version__
 from identity_graph.apikeys import KeyRing
 from identity_graph.errors import ConfigError
-from identity_graph.gc_tuning import BULK_THRESHOLDS
+from identity_graph.gc_tuning import SERVER_THRESHOLDS
 from identity_graph.service import IdentityService
 
 from .auth import authorize  # noqa: TID251
@@ -146,9 +146,9 @@ def app_from_env() -> FastAPI:
     settings = settings_from_env()
     check_bind(settings, os.environ.get(ENV_HOST, "127.0.0.1"))
     configure_access_log()
-    # A worker process exists to serve: the collector's bulk thresholds (see gc_tuning) for
-    # its whole life, measured at about 15% of an ingest's store step.
-    gc.set_threshold(*BULK_THRESHOLDS)
+    # Fewer collector passes over young objects (see gc_tuning): about 15% of an ingest's
+    # store step, measured in process.
+    gc.set_threshold(*SERVER_THRESHOLDS)
     return create_app(settings)
 
 

@@ -14,6 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 BULK_THRESHOLDS = (100_000, 50, 100)
+# A long-running API worker: young objects are walked as rarely as in bulk work (an ingest
+# request is bulk work), older generations at CPython's default ratios, so cyclic garbage
+# that survives (tracebacks, task cycles) is still found within a few million allocations.
+SERVER_THRESHOLDS = (100_000, 10, 10)
 
 
 @contextmanager
