@@ -244,9 +244,9 @@ def prepared_batches(
 ) -> Iterator[Reject | PreparedBatch]:
     """A reader's rejects as they come, and its observations in prepared batches.
 
-    Sizes ramp up from `first`, each half as big again as the last, to `batch_size`: the parsing
+    Sizes ramp up from `first`, each a quarter bigger than the last, to `batch_size`: the parsing
     process, almost as busy per unit as the store step, must make the next batch while the
-    store step handles this one (doubling left the store step waiting). With `size_bytes` they
+    store step handles this one (doubling, or growing by half, left the store step waiting). With `size_bytes` they
     also ramp down near its end (half the units estimated to remain, never under `first`), so
     the last batch, which the store step handles after parsing has finished, is small. Both
     depend on unit counts and byte offsets alone: the same file is always split the same way.
@@ -264,7 +264,7 @@ def prepared_batches(
         if len(batch) >= limit:
             yield prepare_batch(batch, config)
             batch = []
-            limit = min(config.batch_size, max(limit + 1, limit * 3 // 2))
+            limit = min(config.batch_size, max(limit + 1, limit * 5 // 4))
             done = reader.bytes_read
             if size_bytes is not None and done > 0:
                 remaining = max(0, size_bytes - done) * units // done

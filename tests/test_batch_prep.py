@@ -122,15 +122,15 @@ def test_batches_ramp_up_and_rejects_pass_through_in_order() -> None:
     units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(100)]
     units.insert(5, Reject("f", 6, "bad"))
     got = sizes(units, Config(batch_size=40), first=4, total=None)
-    assert got == [4, "reject", 6, 9, 13, 19, 28, 21]
+    assert got == [4, "reject", 5, 6, 7, 8, 10, 12, 15, 18, 15]
     assert sum(s for s in got if s != "reject") == 100
 
 
 def test_batches_ramp_down_towards_the_end_of_the_file() -> None:
-    units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(1000)]
+    units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(3000)]
     got = sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
-    assert sum(got) == 1000  # type: ignore[arg-type]
-    assert got[:6] == [10, 15, 22, 33, 49, 73]
+    assert sum(got) == 3000  # type: ignore[arg-type]
+    assert got[:6] == [10, 12, 15, 18, 22, 27]
     # then full batches while far from the end, and halving near it: a small last batch
     assert max(got) == 200
     assert got[-1] <= 20
