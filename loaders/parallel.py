@@ -11,9 +11,9 @@ the child blocks on the pipe when that is full, so a file of any size streams in
 memory. Files under `parallel_parse_min_mb` (8 MB) are parsed in process: starting an
 interpreter costs more than it saves there.
 
-Batches travel as plain tuples (`PreparedBatch.to_wire`), and a batch's observations as a pickle
-inside the message, opened only when the store step needs them: unpickling is paid by the
-process that holds the write lock.
+Batches travel as plain tuples (`PreparedBatch.to_wire`): unpickling is paid by the process
+that holds the write lock. The observations themselves are not sent again; the store step
+rebuilds them from the batch's rows on the rare occasions it needs them.
 """
 
 from __future__ import annotations
