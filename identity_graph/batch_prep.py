@@ -244,12 +244,13 @@ def prepared_batches(
 ) -> Iterator[Reject | PreparedBatch]:
     """A reader's rejects as they come, and its observations in prepared batches.
 
-    Sizes ramp up from `first`, each a quarter bigger than the last, to `batch_size`: the parsing
-    process, almost as busy per unit as the store step, must make the next batch while the
-    store step handles this one (doubling, or growing by half, left the store step waiting). With `size_bytes` they
-    also ramp down near its end (half the units estimated to remain, never under `first`), so
-    the last batch, which the store step handles after parsing has finished, is small. Both
-    depend on unit counts and byte offsets alone: the same file is always split the same way.
+    Sizes ramp up from `first`, each a quarter bigger than the last, to `batch_size`: the
+    parsing process, almost as busy per unit as the store step, must make the next batch while
+    the store step handles this one (doubling, or growing by half, left the store step
+    waiting). With the file's `size_bytes` they also ramp down near its end (half the units
+    estimated to remain, never under `first`), so the last batch, which the store step handles
+    after parsing has finished, is small. Both depend on unit counts and byte offsets alone:
+    the same file is always split the same way.
     """
     first = max(1, first)
     limit = min(config.batch_size, first)
