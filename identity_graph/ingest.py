@@ -57,7 +57,10 @@ def ingest_batch(
             duplicates.extend(
                 p for p, k in zip(positions, prepared.record_keys, strict=True) if k in existing
             )
-            kept = [o for o in prepared.fresh() if (o.source, o.record_key) not in existing]
+            if len(existing) < len(prepared.record_keys):
+                kept = [o for o in prepared.fresh() if (o.source, o.record_key) not in existing]
+            else:  # all of it: nothing to rebuild (a re-run of a whole file)
+                kept = []
             prepared = prepare_batch(kept, config)
         result.duplicate_positions = sorted(duplicates)
         result.duplicates = len(duplicates)
