@@ -24,43 +24,19 @@ def star_centre(identifiers: Iterable[IdKey], config: Config) -> IdKey:
 
 
 def star_links(obs: Observation, config: Config, centre: IdKey | None = None) -> list[Link]:
+    """One observation's links: a star around `centre` (its strongest identifier)."""
     if len(obs.identifiers) < 2:
         return []
-    trust = config.source(obs.source).trust
     centre = centre or star_centre(obs.identifiers, config)
-    centre_type = config.type(centre[0])
-    if not centre_type.linkable:
-        return []
-    links = []
-    for other in obs.identifiers:
-        if other == centre:
-            continue
-        other_type = config.type(other[0])
-        if not other_type.linkable:
-            continue
-        a, b = (centre, other) if centre < other else (other, centre)
-        links.append(
-            Link(
-                a=a,
-                b=b,
-                rule=CO_OBSERVED,
-                weight=min(centre_type.weight, other_type.weight) * trust,
-                count=1,
-                first_seen=obs.timestamp,
-                last_seen=obs.timestamp,
-                sources=(obs.source,),
-                samples=(obs.observation_key,),
-            )
-        )
-    return links
+    return list(co_observation_links([obs], [centre], config).values())
 
 
 def co_observation_links(
     observations: Sequence[Observation], centres: Sequence[IdKey], config: Config
 ) -> dict[LinkKey, Link]:
-    """The star links of many observations, aggregated: exactly
-    `aggregate_links(star_links(o, config, c) for o, c in ...)`, without building and merging
-    a Link per observation (a batch repeats the same pairs many times over)."""
+    """The star links of many observations, each around its centre, aggregated as
+    `aggregate_links` would merge them one by one, but without building and merging a Link
+    per observation (a batch repeats the same pairs many times over)."""
     types: dict[str, IdentifierType] = {}
     trusts: dict[str, float] = {}
     # key -> [weight, count, first, last, sources, samples]

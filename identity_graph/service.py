@@ -135,7 +135,7 @@ class ParsedEvents:
 
     results: list[EventResult | None]
     accepted: list[tuple[int, Observation]]
-    prepared: PreparedBatch | None = None
+    prepared: PreparedBatch
 
 
 def parse_identifier(text: str, value: str | None = None) -> tuple[str, str]:
@@ -180,7 +180,7 @@ class IdentityService:
     ) -> LoadSummary:
         from identity_graph.loaders import UnitReader, detect_format, open_reader
         from identity_graph.loaders.mapping import load_mapping
-        from identity_graph.loaders.parallel import ParallelReader
+        from identity_graph.loaders.parallel import ParallelBatches
         from identity_graph.loaders.rejects import RejectWriter
 
         if not path.exists():
@@ -198,10 +198,10 @@ class IdentityService:
         # Batches start small and grow to batch_size: resolving starts while a parsing
         # process warms up instead of waiting for a full batch (see batch_prep).
         items: Iterable[Reject | PreparedBatch]
-        position: UnitReader | ParallelReader = reader
+        position: UnitReader | ParallelBatches = reader
         min_bytes = self.config.parallel_parse_min_mb * 2**20
         if self.config.parallel_parse and path.stat().st_size >= min_bytes:
-            items = position = ParallelReader(
+            items = position = ParallelBatches(
                 path,
                 fmt=fmt,
                 source=source,
@@ -253,30 +253,25 @@ class IdentityService:
         run beside another request's store work (the normalizer's cache is thread-safe)."""
         from identity_graph.loaders.segment import parse_event
 
-        parsed = ParsedEvents([None] * len(events), [])
+        results: list[EventResult | None] = [None] * len(events)
+        accepted: list[tuple[int, Observation]] = []
         for index, raw in enumerate(events):
             unit = parse_event(
                 raw, source=source, normalizer=self.normalizer, file="request", line=index
             )
             if isinstance(unit, Reject):
-                parsed.results[index] = EventResult(
-                    index, False, reason=unit.reason, field=unit.field
-                )
+                results[index] = EventResult(index, False, reason=unit.reason, field=unit.field)
             else:
-                parsed.accepted.append((index, unit))
-        if parsed.accepted:
-            parsed.prepared = prepare_batch([o for _, o in parsed.accepted], self.config)
-        return parsed
+                accepted.append((index, unit))
+        prepared = prepare_batch([o for _, o in accepted], self.config)
+        return ParsedEvents(results, accepted, prepared)
 
     def ingest_parsed(self, parsed: ParsedEvents) -> list[EventResult]:
         """Write and resolve what `parse_events` accepted; one result per event, in order."""
         results, accepted = parsed.results, parsed.accepted
         if accepted:
             batch = ingest_batch(
-                self.store,
-                self.config,
-                parsed.prepared or [o for _, o in accepted],
-                fuzzy_rules=self.fuzzy_rules,
+                self.store, self.config, parsed.prepared, fuzzy_rules=self.fuzzy_rules
             )
             duplicates = {accepted[p][0] for p in batch.duplicate_positions}
             suppressed = {r.line: r for r in batch.suppressed}

@@ -1,6 +1,6 @@
 """Parse an input file and prepare its batches in a second process while this one resolves.
 
-A load is CPU-bound in the process that holds the store's write lock. `ParallelReader` runs
+A load is CPU-bound in the process that holds the store's write lock. `ParallelBatches` runs
 the format's own reader (`open_reader`) and `batch_prep.prepared_batches` in a child process:
 parsing, normalization, in-batch duplicates, sightings, anchors, stored text and the batch's
 co-observation links all happen there, and this process receives each batch ready for the
@@ -91,7 +91,7 @@ def _produce(out: BinaryIO, job: _Job) -> None:
             pass
 
 
-class ParallelReader:
+class ParallelBatches:
     """The rejects and prepared batches of a file (as `batch_prep.prepared_batches` yields
     them), made in a child process.
 

@@ -7,6 +7,8 @@ the cases assume an empty store.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,18 @@ STORE_KINDS = ["sqlite", "neo4j"]
 NEO4J_SKIP = "NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases"
 
 
-def open_contract_store(kind: str, sqlite_path: Path) -> Store:
+@contextmanager
+def contract_store(kind: str, sqlite_path: Path) -> Iterator[Store]:
+    """An empty store of `kind` ("sqlite" at `sqlite_path`, or "neo4j"), closed afterwards."""
     if kind == "neo4j":
         url = os.environ.get("NEO4J_URI")
         if not url:
             pytest.skip(NEO4J_SKIP)
         store = open_store(url)
         store.clear()  # type: ignore[attr-defined]
-        return store
-    return open_store(f"sqlite:///{sqlite_path}")
+    else:
+        store = open_store(f"sqlite:///{sqlite_path}")
+    try:
+        yield store
+    finally:
+        store.close()

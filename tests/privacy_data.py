@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from identity_graph.models import Observation
 
 
 def ev(mid: str, when: str, kind: str = "identify", **fields: Any) -> dict[str, Any]:
@@ -111,3 +114,16 @@ def store_bytes(db: Path) -> bytes:
     data = db.read_bytes()
     wal = db.with_name(db.name + "-wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def obs(key: str, when: datetime, **consent: bool) -> Observation:
+    """An observation of one e-mail address at `when`, for the suppression cases."""
+    return Observation(
+        "web",
+        f"r-{key}-{when.isoformat()}",
+        when,
+        (("email", key),),
+        consent=consent,
+        file="f.jsonl",
+        line=7,
+    )

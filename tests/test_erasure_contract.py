@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_stores import STORE_KINDS, open_contract_store
-from privacy_data import ANN_EMAIL, ANN_PHONE, BRIDGE_EVENTS, store_bytes, write_events
+from contract_stores import STORE_KINDS, contract_store
+from privacy_data import ANN_EMAIL, ANN_PHONE, BRIDGE_EVENTS, obs, store_bytes, write_events
 
 from identity_graph.config import Config
 from identity_graph.erasure import ErasureService
 from identity_graph.errors import NotFound
-from identity_graph.models import Observation
 from identity_graph.service import IdentityService, StewardService
 from identity_graph.stores.base import Store
 from identity_graph.stores.copy import copyable
@@ -43,11 +42,8 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_contract_store(request.param, tmp_path / "c.db")
-    try:
+    with contract_store(request.param, tmp_path / "c.db") as s:
         yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture
@@ -227,18 +223,6 @@ def test_erasure_rewrites_steward_decisions_that_mention_the_value(
 
 
 # -- suppression -------------------------------------------------------------------------------
-def obs(key: str, when: datetime, **consent: bool) -> Observation:
-    return Observation(
-        "web",
-        f"r-{key}-{when.isoformat()}",
-        when,
-        (("email", key),),
-        consent=consent,
-        file="f.jsonl",
-        line=7,
-    )
-
-
 def test_erased_identifiers_are_suppressed_unless_new_consent(
     svc: IdentityService, store: Store, tmp_path: Path
 ) -> None:

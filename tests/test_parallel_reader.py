@@ -22,7 +22,7 @@ from identity_graph.errors import InputError
 from identity_graph.generate import generate
 from identity_graph.identifiers import Normalizer
 from identity_graph.loaders import load_mapping, open_reader
-from identity_graph.loaders.parallel import ParallelReader
+from identity_graph.loaders.parallel import ParallelBatches
 from identity_graph.models import Reject
 from identity_graph.service import IdentityService
 
@@ -67,7 +67,7 @@ def test_the_child_yields_exactly_the_in_process_batches(
     mapped = load_mapping(data[mapping]) if mapping else None
     path = data[file]
     local = local_items(path, fmt, config, mapped, first=10)
-    reader = ParallelReader(
+    reader = ParallelBatches(
         path, fmt=fmt, source="s", config=config, mapping=mapped, first_batch=10
     )
     remote = comparable(list(reader))
@@ -129,7 +129,7 @@ def test_a_child_that_dies_is_an_error_naming_the_file(
     data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "executable", "/bin/false")
-    reader = ParallelReader(data["events"], fmt="segment", source="s", config=Config())
+    reader = ParallelBatches(data["events"], fmt="segment", source="s", config=Config())
     with pytest.raises(InputError, match=r"parsing process stopped unexpectedly \(exit code 1\)"):
         list(reader)
 
@@ -141,18 +141,18 @@ def test_without_a_python_to_start_it_reads_in_process(
     local = local_items(data["events"], "segment", config, None, FIRST_BATCH_UNITS)
     monkeypatch.setattr(sys, "executable", str(data["events"].parent / "no-such-python"))
     fallback = open_reader(data["events"], fmt="segment", source="s", normalizer=Normalizer(config))
-    reader = ParallelReader(
+    reader = ParallelBatches(
         data["events"], fmt="segment", source="s", config=config, fallback=fallback
     )
     assert comparable(list(reader)) == local
     assert reader.bytes_read == data["events"].stat().st_size
-    without = ParallelReader(data["events"], fmt="segment", source="s", config=config)
+    without = ParallelBatches(data["events"], fmt="segment", source="s", config=config)
     with pytest.raises(InputError, match="cannot start the parsing process"):
         list(without)
 
 
 def test_stopping_early_stops_the_child(data: dict[str, Path]) -> None:
-    reader = ParallelReader(data["events"], fmt="segment", source="s", config=Config())
+    reader = ParallelBatches(data["events"], fmt="segment", source="s", config=Config())
     units = iter(reader)
     first = [next(units) for _ in range(3)]
     assert len(first) == 3

@@ -14,12 +14,12 @@ from privacy_data import (
     ANN_PHONE,
     BRIDGE_EVENTS,
     ev,
+    obs,
     prefs,
     store_bytes,
     write_events,
 )
 
-from identity_graph.models import Observation
 from identity_graph.service import IdentityService
 from identity_graph.suppression import filter_suppressed
 
@@ -271,18 +271,6 @@ def test_erase_arguments(loaded: Idgraph) -> None:
 
 
 # -- suppression ------------------------------------------------------------------------------
-def obs(key: str, when: datetime, **consent: bool) -> Observation:
-    return Observation(
-        "web",
-        f"r-{key}-{when.isoformat()}",
-        when,
-        (("email", key),),
-        consent=consent,
-        file="f.jsonl",
-        line=7,
-    )
-
-
 def test_suppressed_identifiers_are_rejected_unless_new_consent(loaded: Idgraph) -> None:
     idgraph = loaded
     svc = IdentityService.open(f"sqlite:///{idgraph.store}")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from contract_stores import STORE_KINDS, open_contract_store
+from contract_stores import STORE_KINDS, contract_store
 from segment_reference import BASE, Person, evaluate, random_people
 
 from identity_graph.models import BehaviourEvent, GoldenValue, Observation, ProfileRecord, iso
@@ -133,12 +133,9 @@ def write_people(store: Store, people: list[Person]) -> None:
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    s = open_contract_store(request.param, tmp_path_factory.mktemp("segcontract") / "c.db")
-    try:
+    with contract_store(request.param, tmp_path_factory.mktemp("segcontract") / "c.db") as s:
         write_people(s, PEOPLE)
         yield s
-    finally:
-        s.close()
 
 
 def expected(rule: Condition) -> list[int]:

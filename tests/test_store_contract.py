@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from contract_stores import STORE_KINDS, open_contract_store
+from contract_stores import STORE_KINDS, contract_store
 
 from identity_graph.models import AuditEvent, Link, Observation, ProfileRecord
 from identity_graph.stores.base import Store
@@ -22,11 +22,8 @@ A, B, C = ("email", "a@example.com"), ("user_id", "u1"), ("anonymous_id", "c1")
 
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_contract_store(request.param, tmp_path / "c.db")
-    try:
+    with contract_store(request.param, tmp_path / "c.db") as s:
         yield s
-    finally:
-        s.close()
 
 
 def link(a: tuple[str, str], b: tuple[str, str], w: float = 0.9, n: int = 1) -> Link:

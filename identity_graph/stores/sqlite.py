@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file (stdlib sqlite3), WAL, foreign keys on.
 
 Identifiers get integer row ids inside this store only; every method speaks in (type, value)
-keys. Batches of keys are resolved to row ids with one join against a temporary table.
+keys. Batches of keys are resolved to row ids with one join against `json_each` of the batch
+as one JSON array parameter.
 """
 
 from __future__ import annotations
@@ -264,12 +265,10 @@ class SQLiteStore:
                 result[(type_, value)] = row_id
         return result
 
-    def _load_ids(self, ids: Iterable[int]) -> None:
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS batch_ids (id INTEGER PRIMARY KEY)")
-        self.conn.execute("DELETE FROM temp.batch_ids")
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO temp.batch_ids(id) VALUES (?)", ((i,) for i in ids)
-        )
+    @staticmethod
+    def _ids_json(ids: Iterable[int]) -> str:
+        """Row or profile ids as one JSON array parameter, each once (for `json_each`)."""
+        return dumps_json(list(dict.fromkeys(ids)))
 
     # -- ingest -----------------------------------------------------------------------------
     def existing_record_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -391,23 +390,19 @@ class SQLiteStore:
     def get_links(self, keys: Sequence[LinkKey]) -> dict[LinkKey, Link]:
         ids = self._row_ids(list({k for a, b, _ in keys for k in (a, b)}))
         created = self._created_ids
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS batch_links (a INTEGER, b INTEGER, rule TEXT, "
-            "PRIMARY KEY (a, b, rule)) WITHOUT ROWID"
-        )
-        self.conn.execute("DELETE FROM temp.batch_links")
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO temp.batch_links VALUES (?, ?, ?)",
-            (
-                (ids[a], ids[b], rule)
-                for a, b, rule in keys
-                if a in ids and b in ids and not created.intersection((ids[a], ids[b]))
-            ),
-        )
+        wanted = {
+            (ids[a], ids[b], rule)
+            for a, b, rule in keys
+            if a in ids and b in ids and not created.intersection((ids[a], ids[b]))
+        }
+        if not wanted:
+            return {}
         rows = self.conn.execute(
-            f"SELECT {self._LINK_COLUMNS} FROM temp.batch_links k "
-            "CROSS JOIN links l ON l.a = k.a AND l.b = k.b AND l.rule = k.rule "
-            "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
+            f"SELECT {self._LINK_COLUMNS} FROM json_each(?) k CROSS JOIN links l "
+            "ON l.a = json_extract(k.value, '$[0]') AND l.b = json_extract(k.value, '$[1]') "
+            "AND l.rule = json_extract(k.value, '$[2]') "
+            "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b",
+            (dumps_json(sorted(wanted)),),
         )
         result = {}
         for row in rows:
@@ -467,22 +462,24 @@ class SQLiteStore:
     def neighbour_type_counts(self, keys: Sequence[IdKey]) -> dict[IdKey, dict[str, int]]:
         ids = self._row_ids(keys)
         by_id = {v: k for k, v in ids.items()}
-        self._load_ids(by_id)
+        id_list = self._ids_json(by_id)
         result: dict[IdKey, dict[str, int]] = {}
         query = (
             "SELECT n.id, o.type, count(DISTINCT o.id) FROM ("
-            " SELECT l.a AS id, l.b AS other FROM temp.batch_ids t CROSS JOIN links l ON l.a = t.id"
+            " SELECT l.a AS id, l.b AS other FROM json_each(?) t CROSS JOIN links l"
+            " ON l.a = t.value"
             " UNION ALL"
-            " SELECT l.b AS id, l.a AS other FROM temp.batch_ids t CROSS JOIN links l ON l.b = t.id"
+            " SELECT l.b AS id, l.a AS other FROM json_each(?) t CROSS JOIN links l"
+            " ON l.b = t.value"
             ") n JOIN identifiers o ON o.id = n.other GROUP BY n.id, o.type"
         )
-        for row_id, other_type, n in self.conn.execute(query):
+        for row_id, other_type, n in self.conn.execute(query, (id_list, id_list)):
             result.setdefault(by_id[row_id], {})[other_type] = n
         return result
 
     def profile_members(self, profile_ids: Sequence[int]) -> dict[int, list[IdentifierNode]]:
         result: dict[int, list[IdentifierNode]] = {}
-        if len(profile_ids) == 1:  # the resolve path: no temp table
+        if len(profile_ids) == 1:  # the resolve path: no JSON
             nodes = [
                 self._node(row)
                 for row in self.conn.execute(
@@ -494,7 +491,7 @@ class SQLiteStore:
         for row in self.conn.execute(
             f"SELECT {self._NODE_COLUMNS} FROM json_each(?) t "
             "CROSS JOIN identifiers i ON i.profile_id = t.value",
-            (dumps_json(list(dict.fromkeys(profile_ids))),),
+            (self._ids_json(profile_ids),),
         ):
             node = self._node(row)
             assert node.profile_id is not None
@@ -502,28 +499,28 @@ class SQLiteStore:
         return result
 
     def links_among(self, keys: Sequence[IdKey]) -> list[Link]:
-        ids = self._row_ids(keys)
-        self._load_ids(ids.values())
+        id_list = self._ids_json(self._row_ids(keys).values())
         return [
             self._link(row)
             for row in self.conn.execute(
-                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
-                "ON l.a = t.id JOIN identifiers ia ON ia.id = l.a "
-                "JOIN identifiers ib ON ib.id = l.b WHERE l.b IN (SELECT id FROM temp.batch_ids)"
+                f"SELECT {self._LINK_COLUMNS} FROM json_each(?) t CROSS JOIN links l "
+                "ON l.a = t.value JOIN identifiers ia ON ia.id = l.a "
+                "JOIN identifiers ib ON ib.id = l.b WHERE l.b IN (SELECT value FROM json_each(?))",
+                (id_list, id_list),
             )
         ]
 
     def links_of(self, keys: Sequence[IdKey]) -> list[Link]:
-        ids = self._row_ids(keys)
-        self._load_ids(ids.values())
+        id_list = self._ids_json(self._row_ids(keys).values())
         joined = "JOIN identifiers ia ON ia.id = l.a JOIN identifiers ib ON ib.id = l.b"
         return [
             self._link(row)
             for row in self.conn.execute(
-                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
-                f"ON l.a = t.id {joined} UNION "
-                f"SELECT {self._LINK_COLUMNS} FROM temp.batch_ids t CROSS JOIN links l "
-                f"ON l.b = t.id {joined}"
+                f"SELECT {self._LINK_COLUMNS} FROM json_each(?) t CROSS JOIN links l "
+                f"ON l.a = t.value {joined} UNION "
+                f"SELECT {self._LINK_COLUMNS} FROM json_each(?) t CROSS JOIN links l "
+                f"ON l.b = t.value {joined}",
+                (id_list, id_list),
             )
         ]
 
@@ -597,19 +594,19 @@ class SQLiteStore:
         )
 
     def get_profiles(self, profile_ids: Sequence[int]) -> dict[int, ProfileRecord]:
-        if len(profile_ids) == 1:  # the resolve path: no temp table
+        if len(profile_ids) == 1:  # the resolve path: no JSON
             row = self.conn.execute(
                 "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
                 "FROM profiles p WHERE p.id = ?",
                 (profile_ids[0],),
             ).fetchone()
             return {row[0]: profile_from_row(row)} if row else {}
-        self._load_ids(profile_ids)
         return {
             row[0]: profile_from_row(row)
             for row in self.conn.execute(
                 "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden "
-                "FROM temp.batch_ids t CROSS JOIN profiles p ON p.id = t.id"
+                "FROM json_each(?) t CROSS JOIN profiles p ON p.id = t.value",
+                (self._ids_json(profile_ids),),
             )
         }
 
@@ -619,7 +616,7 @@ class SQLiteStore:
             "SELECT i.profile_id, i.type, i.value, a.name, a.value, a.source, a.ts "
             "FROM json_each(?) t CROSS JOIN identifiers i ON i.profile_id = t.value "
             "JOIN attributes a ON a.anchor_id = i.id",
-            (dumps_json(list(dict.fromkeys(profile_ids))),),
+            (self._ids_json(profile_ids),),
         ):
             result.setdefault(pid, []).append(
                 AttributeValue((t, v), name, json.loads(value), source, parse_iso(ts))
@@ -756,11 +753,11 @@ class SQLiteStore:
             where.append(f"a.kind IN ({', '.join('?' for _ in kinds)})")
             params.extend(kinds)
         if profile_ids is not None:
-            self._load_ids(profile_ids)
             where.append(
-                "a.seq IN (SELECT ap.seq FROM temp.batch_ids t CROSS JOIN audit_profiles ap "
-                "ON ap.profile_id = t.id)"
+                "a.seq IN (SELECT ap.seq FROM json_each(?) t CROSS JOIN audit_profiles ap "
+                "ON ap.profile_id = t.value)"
             )
+            params.append(self._ids_json(profile_ids))
         rows = self.conn.execute(
             f"SELECT {columns} FROM audit a WHERE {' AND '.join(where)} ORDER BY a.seq LIMIT ?",
             (*params, limit),
