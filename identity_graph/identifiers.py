@@ -11,9 +11,10 @@ import unicodedata
 from functools import lru_cache
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
 from identity_graph.config import Config
+from identity_graph.email_normalize import email_parts
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
@@ -57,10 +58,9 @@ class Normalizer:
 
 def normalize_email(value: str, *, fold_gmail: bool = False) -> str:
     try:
-        checked = validate_email(value, check_deliverability=False)
+        local, domain = email_parts(value)
     except EmailNotValidError as e:
         raise InvalidIdentifier(f"invalid email: {e}") from e
-    local, domain = checked.local_part.lower(), checked.domain.lower()
     if fold_gmail and domain in GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"

@@ -96,4 +96,5 @@ def ingest_batch(
         )
         if fuzzy_rules is not None and fuzzy_rules.rules:
             result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, prepared.fresh(), now))
+            result.outcome.placed = {}  # fuzzy merges may have moved them since
     return result

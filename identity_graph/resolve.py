@@ -42,6 +42,8 @@ class ResolveOutcome:
     blocked: int = 0
     newly_generic: int = 0
     changed_profiles: set[int] = field(default_factory=set)
+    # The profile of every identifier an incremental resolve placed, as of its end.
+    placed: dict[IdKey, int] = field(default_factory=dict)
 
     def add(self, other: ResolveOutcome) -> None:
         self.profiles_created += other.profiles_created
@@ -51,6 +53,7 @@ class ResolveOutcome:
         self.blocked += other.blocked
         self.newly_generic += other.newly_generic
         self.changed_profiles |= other.changed_profiles
+        self.placed.update(other.placed)
 
 
 def node_state(node: IdentifierNode) -> NodeState:
@@ -213,6 +216,7 @@ class Resolver:
             pid = min(profiles) if profiles else next(new_ids)
             root = clusterer.find(members[0])
             final[root] = pid
+            outcome.placed.update(dict.fromkeys(members, pid))
             if not profiles:
                 created.append((pid, members))
             for other in profiles - {pid}:
@@ -301,7 +305,8 @@ class Resolver:
                     details={"constraint": blk.constraint},
                 )
             )
-        self.store.put_profiles([ProfileRecord(pid, now, now, 0) for pid, _ in created])
+        # A created profile's row is written once, by `_refresh` (every created profile has
+        # members that changed, so it is in `sizes`).
         self.store.write_assignments(assignments)
         records = [
             ProfileRecord(pid, now, now, 0, merged_into=into) for pid, into in merged_into.items()

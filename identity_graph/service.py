@@ -275,7 +275,14 @@ class IdentityService:
             )
             duplicates = {accepted[p][0] for p in batch.duplicate_positions}
             suppressed = {r.line: r for r in batch.suppressed}
-            profiles = self.store.resolve_many([o.identifiers[0] for _, o in accepted])
+            # The batch placed its identifiers; only duplicates and suppressed events ask
+            # the store.
+            keys = [o.identifiers[0] for _, o in accepted]
+            placed = batch.outcome.placed
+            profiles = {k: placed[k] for k in keys if k in placed}
+            missing = [k for k in keys if k not in profiles]
+            if missing:
+                profiles.update(self.store.resolve_many(missing))
             for index, obs in accepted:
                 if index in suppressed:
                     r = suppressed[index]

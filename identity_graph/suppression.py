@@ -39,9 +39,11 @@ def _privacy(target: Store | PrivacyStore | sqlite3.Connection) -> PrivacyStore 
         from identity_graph.stores.sqlite_erasure import SQLitePrivacyStore
 
         return SQLitePrivacyStore(target)
-    if isinstance(target, PrivacyStore):
-        return target
-    return privacy_store(target) if has_privacy_store(target) else None
+    # Concrete store classes first: isinstance against a runtime Protocol inspects every
+    # member, and ingest asks this once per batch.
+    if has_privacy_store(target):
+        return privacy_store(target)
+    return target if isinstance(target, PrivacyStore) else None
 
 
 def suppression_in_use(target: Store | PrivacyStore | sqlite3.Connection) -> bool:

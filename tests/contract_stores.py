@@ -15,6 +15,7 @@ import pytest
 
 from identity_graph.stores import open_store
 from identity_graph.stores.base import Store
+from identity_graph.stores.sqlite import SQLiteStore
 
 STORE_KINDS = ["sqlite", "neo4j"]
 NEO4J_SKIP = "NEO4J_URI is not set: start docker-compose.neo4j.yml to run Neo4j cases"
@@ -33,5 +34,7 @@ def contract_store(kind: str, sqlite_path: Path) -> Iterator[Store]:
         store = open_store(f"sqlite:///{sqlite_path}")
     try:
         yield store
+        if isinstance(store, SQLiteStore):  # every case ends with no dangling reference
+            assert store.foreign_key_problems() == []
     finally:
         store.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from identity_graph.errors import ConfigError
 from identity_graph.models import AuditEvent, IdKey
@@ -92,7 +92,7 @@ def _sqlite_conn(store: Store, feature: str) -> Any:
     raise ConfigError(f"{store.url}: {feature} are only available on the SQLite store")
 
 
-def _neo4j(store: Store) -> Any:
+def _neo4j(store: object) -> Any:
     """`store` if it is a Neo4j store, else None (the module imports the driver only when a
     store is opened)."""
     from identity_graph.stores.neo4j import Neo4jStore
@@ -123,7 +123,7 @@ def privacy_store(store: Store) -> PrivacyStore:
     return SQLitePrivacyStore(_sqlite_conn(store, "consent and erasure"))
 
 
-def has_privacy_store(store: Store) -> bool:
+def has_privacy_store(store: object) -> TypeGuard[Store]:
     """Whether `store` keeps a suppression list at all (stores without one suppress nothing)."""
     from identity_graph.stores.sqlite import SQLiteStore
 

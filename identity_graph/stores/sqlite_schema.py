@@ -1,4 +1,4 @@
-"""The embedded store's schema. One file, WAL, foreign keys on."""
+"""The embedded store's schema. One file, WAL; foreign keys declared (see SQLiteStore)."""
 
 SCHEMA_VERSION = 1
 
