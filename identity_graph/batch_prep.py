@@ -24,6 +24,7 @@ from identity_graph.config import Config
 from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.matching import co_observation_links, star_centre
 from identity_graph.models import (
+    AttributeValue,
     BehaviourEvent,
     IdKey,
     Link,
@@ -77,6 +78,13 @@ class PreparedBatch:
     @property
     def anchors(self) -> list[IdKey]:
         return [row[3] for row in self.rows.observations]
+
+    def attribute_values(self) -> list[AttributeValue]:
+        """The batch's attribute values as stored, anchored on their observation's anchor."""
+        return [
+            AttributeValue(anchor, name, json.loads(value), source, parse_iso(ts))
+            for _, anchor, name, value, source, ts in self.rows.attributes
+        ]
 
     def fresh(self) -> list[Observation]:
         if self._fresh is None:

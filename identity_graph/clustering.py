@@ -164,25 +164,31 @@ class Clusterer:
     # -- applying links -----------------------------------------------------------------------
     def apply(self, links: Iterable[Link]) -> tuple[list[Union], list[Blocked]]:
         threshold = self.config.link_threshold
-        ordered = sorted(links, key=lambda ln: link_order(ln, self._is_forced(ln)))
+        cut, beats = self._cut, self._force_beats_limits
+        decorated = []
+        for ln in links:
+            forced = self._is_forced(ln)
+            decorated.append((link_order(ln, forced), forced, ln))
+        decorated.sort(key=lambda d: d[0])
+        nodes = self.nodes
         unions: list[Union] = []
         blocked: list[Blocked] = []
-        for link in ordered:
-            pair = frozenset(link.pair)
-            forced = self._is_forced(link)
+        for _, forced, link in decorated:
             if not forced:
-                if pair in self._cut:
+                if cut and frozenset(link.pair) in cut:
                     continue
                 if link.weight < threshold:
                     continue
-                na, nb = self.nodes.get(link.a), self.nodes.get(link.b)
+                na, nb = nodes.get(link.a), nodes.get(link.b)
                 if (na and na.generic) or (nb and nb.generic):
                     continue
             ra, rb = self.find(link.a), self.find(link.b)
             if ra == rb:
                 continue
             ca, cb = self._comp[ra], self._comp[rb]
-            beats_limits = pair in self._force_beats_limits or bool(link.details.get("force"))
+            beats_limits = bool(link.details.get("force")) or (
+                bool(beats) and frozenset(link.pair) in beats
+            )
             check_limits = not (forced and beats_limits)
             reason = self._violation(ca, cb, rb, check_limits)
             if reason is not None:
@@ -203,7 +209,9 @@ class Clusterer:
         return unions, blocked
 
     def _is_forced(self, link: Link) -> bool:
-        return link.rule == STEWARD_RULE or frozenset(link.pair) in self._forced
+        if link.rule == STEWARD_RULE:
+            return True
+        return bool(self._forced) and frozenset(link.pair) in self._forced
 
     def _union(self, ra: IdKey, rb: IdKey) -> None:
         ca, cb = self._comp[ra], self._comp[rb]

@@ -93,6 +93,7 @@ def ingest_batch(
             now,
             new_attributes=prepared.with_traits,
             nodes=nodes,
+            new_values=prepared.attribute_values(),
         )
         if fuzzy_rules is not None and fuzzy_rules.rules:
             result.outcome.add(fuzzy_incremental(store, config, fuzzy_rules, prepared.fresh(), now))

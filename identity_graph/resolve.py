@@ -21,7 +21,9 @@ from identity_graph.clustering import (
 )
 from identity_graph.config import Config
 from identity_graph.models import (
+    AttributeValue,
     AuditEvent,
+    GoldenValue,
     IdentifierNode,
     IdKey,
     Link,
@@ -30,7 +32,7 @@ from identity_graph.models import (
     key_text,
 )
 from identity_graph.stores.base import Store
-from identity_graph.survivorship import golden_attributes
+from identity_graph.survivorship import golden_attributes, updated_most_recent
 
 
 @dataclass
@@ -114,11 +116,14 @@ class Resolver:
         now: datetime,
         new_attributes: set[IdKey] | None = None,
         nodes: Mapping[IdKey, IdentifierNode] | None = None,
+        new_values: Sequence[AttributeValue] | None = None,
     ) -> ResolveOutcome:
         """Apply a batch's links to the profiles of `touched` identifiers. The profiles of
         `new_attributes` (anchors of observations that carried traits) get their golden
         record refreshed even when their membership did not change. `nodes`, the touched
-        identifiers as the store holds them now, saves reading them again."""
+        identifiers as the store holds them now, saves reading them again. `new_values`, the
+        batch's attribute values (already stored), lets a profile that only grew update its
+        golden record from the one it had instead of reading its history."""
         outcome = ResolveOutcome()
         if nodes is None:
             nodes = self.store.get_identifiers(sorted(touched))
@@ -163,7 +168,15 @@ class Resolver:
         current = {n.key: n.profile_id for ms in members.values() for n in ms}
         current.update({k: n.profile_id for k, n in nodes.items()})
         self._write_incremental(
-            clusterer, unions, blocked, current, new_links, now, outcome, new_attributes or set()
+            clusterer,
+            unions,
+            blocked,
+            current,
+            new_links,
+            now,
+            outcome,
+            new_attributes or set(),
+            new_values,
         )
         return outcome
 
@@ -202,6 +215,7 @@ class Resolver:
         now: datetime,
         outcome: ResolveOutcome,
         new_attributes: set[IdKey],
+        new_values: Sequence[AttributeValue] | None,
     ) -> None:
         comps = clusterer.components()
         fresh = [members for members, profiles in comps if not profiles]
@@ -305,6 +319,11 @@ class Resolver:
                     details={"constraint": blk.constraint},
                 )
             )
+        goldens: dict[int, dict[str, GoldenValue]] = {}
+        if new_values is not None:  # before the absorbed profiles' rows are blanked below
+            goldens = self._batch_goldens(
+                sizes, {pid for pid, _ in created}, merged_into, outcome.placed, new_values
+            )
         # A created profile's row is written once, by `_refresh` (every created profile has
         # members that changed, so it is in `sizes`).
         self.store.write_assignments(assignments)
@@ -312,16 +331,69 @@ class Resolver:
             ProfileRecord(pid, now, now, 0, merged_into=into) for pid, into in merged_into.items()
         ]
         self.store.put_profiles(records)
-        self._refresh(sizes, now)
+        self._refresh(sizes, now, goldens)
         self.store.append_audit(events)
         outcome.changed_profiles |= set(sizes) | set(merged_into)
 
-    def _refresh(self, sizes: Mapping[int, int], now: datetime) -> None:
-        """Write size, golden attributes and update time of the given live profiles."""
+    def _batch_goldens(
+        self,
+        sizes: Mapping[int, int],
+        created: set[int],
+        merged_into: Mapping[int, int],
+        placed: Mapping[IdKey, int],
+        new_values: Sequence[AttributeValue],
+    ) -> dict[int, dict[str, GoldenValue]]:
+        """Golden records that follow from the batch without reading attribute history.
+
+        Every identifier gets a profile in the batch that first sees it, so an identifier
+        that had none when this batch began is new, and its only values are the batch's
+        (tests/test_sqlite_integrity.py checks that no identifier is left without one). So a
+        created profile's values are all in `new_values`, and an existing profile that only
+        grew has its own and its absorbed profiles' golden records plus the batch's values
+        anchored on its members: `updated_most_recent`, or left out when a rule other than
+        `most_recent` needs the history."""
+        values_of: dict[int, list[AttributeValue]] = {}
+        for value in new_values:
+            pid = placed.get(value.anchor)
+            if pid is not None:
+                values_of.setdefault(pid, []).append(value)
+        goldens = {
+            pid: golden_attributes(values_of.get(pid, []), self.config)
+            for pid in sizes
+            if pid in created
+        }
+        grown = [pid for pid in sizes if pid not in created]
+        if not grown:
+            return goldens
+        absorbed_by: dict[int, list[int]] = {}
+        for absorbed, into in merged_into.items():
+            absorbed_by.setdefault(into, []).append(absorbed)
+        family = {pid: [pid, *sorted(absorbed_by.get(pid, []))] for pid in grown}
+        stored = self.store.get_profiles(sorted({p for f in family.values() for p in f}))
+        for pid, members in family.items():
+            if not all(p in stored for p in members):
+                continue
+            golden = updated_most_recent(
+                [stored[p].golden for p in members], values_of.get(pid, []), self.config
+            )
+            if golden is not None:
+                goldens[pid] = golden
+        return goldens
+
+    def _refresh(
+        self,
+        sizes: Mapping[int, int],
+        now: datetime,
+        goldens: Mapping[int, dict[str, GoldenValue]] | None = None,
+    ) -> None:
+        """Write size, golden attributes and update time of the given live profiles; the
+        golden records in `goldens` are already known, the others are read from history."""
         pids = sorted(sizes)
         if not pids:
             return
-        values = self.store.attribute_values(pids)
+        known = goldens or {}
+        unknown = [p for p in pids if p not in known]
+        values = self.store.attribute_values(unknown) if unknown else {}
         self.store.put_profiles(
             [
                 ProfileRecord(
@@ -330,7 +402,9 @@ class Resolver:
                     now,
                     sizes[pid],
                     None,
-                    golden_attributes(values.get(pid, []), self.config),
+                    known[pid]
+                    if pid in known
+                    else golden_attributes(values.get(pid, []), self.config),
                 )
                 for pid in pids
             ]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from identity_graph.config import Config, SourceConfig
 from identity_graph.models import AttributeValue, GoldenValue
-from identity_graph.survivorship import golden_attributes
+from identity_graph.survivorship import golden_attributes, updated_most_recent
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 ANCHOR = ("email", "a@example.com")
@@ -228,3 +228,40 @@ def test_golden_values_are_deterministic_and_keep_source_and_time(
         else:
             counts = Counter(_canonical(v.value) for v in candidates)
             assert counts[_canonical(g.value)] == max(counts.values())
+
+
+# -- growing a golden record without the history (updated_most_recent) -----------------------
+values_strategy = st.lists(
+    st.builds(
+        value,
+        st.sampled_from(["name", "city", "tier"]),
+        st.one_of(st.sampled_from(["Ann", "ann", "Bo", ""]), st.integers(0, 3)),
+        st.sampled_from(["crm", "pos", "web"]),
+        st.integers(0, 4),  # few distinct times: ties on time are common
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(values_strategy, min_size=1, max_size=4), values_strategy)
+def test_growing_a_most_recent_golden_record_equals_computing_it_from_all_values(
+    profiles: list[list[AttributeValue]], new: list[AttributeValue]
+) -> None:
+    config = Config()  # most_recent for every attribute
+    goldens = [golden_attributes(vs, config) for vs in profiles]
+    everything = [v for vs in profiles for v in vs] + new
+    assert updated_most_recent(goldens, new, config) == golden_attributes(everything, config)
+
+
+def test_growing_needs_the_history_when_another_rule_decides() -> None:
+    config = replace(Config(), survivorship={"tier": "most_frequent"})
+    old = golden_attributes([value("name", "Ann", "web", 1)], config)
+    assert updated_most_recent([old], [value("name", "Bo", "crm", 2)], config) is not None
+    assert updated_most_recent([old], [value("tier", "gold", "crm", 2)], config) is None
+    # a stored golden value decided by a rule the configuration no longer has
+    stale = {"name": GoldenValue("Ann", "web", at(1), "source_priority")}
+    assert updated_most_recent([stale], [], config) is None
+    # the configuration changed the rule of an attribute the profile already has
+    by_priority = replace(Config(), survivorship={"name": "source_priority"})
+    assert updated_most_recent([old], [], by_priority) is None
