@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from identity_graph.stores.sqlite import audit_event_from_row, audit_row, chunks
 
 SALT_KEY = "erasure_salt"
 CHUNK = 10_000
+COMPACT_WAIT_S = 30.0
 
 
 class SQLitePrivacyStore:
@@ -293,9 +295,25 @@ class SQLitePrivacyStore:
             raise StoreError("compact() must run outside a transaction")
         try:
             self.conn.execute("PRAGMA secure_delete = ON")
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._empty_wal()
             self.conn.execute("VACUUM")
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._empty_wal()
         except sqlite3.Error as e:
             raise StoreError(f"compacting the store failed: {e}") from e
         return True
+
+    def _empty_wal(self) -> None:
+        """Checkpoint the whole WAL and truncate it. A checkpoint reports being busy in its
+        result row, not as an error, e.g. while the store's background checkpointer is
+        running one: then it is tried again, so old frames never outlive an erasure."""
+        deadline = time.monotonic() + COMPACT_WAIT_S
+        while True:
+            busy, log, done = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy == 0 and log == done:
+                return
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"could not empty the WAL within {COMPACT_WAIT_S:g} s "
+                    f"(busy={busy}, log={log}, checkpointed={done})"
+                )
+            time.sleep(0.01)
