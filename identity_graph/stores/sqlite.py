@@ -110,6 +110,11 @@ def insert_audit(conn: sqlite3.Connection, numbered: Sequence[tuple[int, AuditEv
 
 
 WRITE_LOCK_POLL_S = 0.001
+# SQLite's page cache per connection, in MiB, taken as pages are read (a small store uses
+# little). A batch touches pages all over the identifier, link, profile and record-key
+# indexes; at 1M observations those are ~250 MB, and with the former 64 MB the load read
+# 14 GB of pages back from the OS instead of 5 and took 18% longer.
+PAGE_CACHE_MB = 512
 KEYS_JSON = "json_each(?) k"  # a JSON array of [type, value] pairs
 IDENTIFIER_MATCH = (
     "i.type = json_extract(k.value, '$[0]') AND i.value = json_extract(k.value, '$[1]')"
@@ -137,7 +142,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA foreign_keys = OFF")
         self.conn.execute("PRAGMA secure_delete = ON")
         self.conn.execute("PRAGMA temp_store = MEMORY")
-        self.conn.execute("PRAGMA cache_size = -65536")
+        self.conn.execute(f"PRAGMA cache_size = {-PAGE_CACHE_MB * 1024}")
         self._depth = 0
         # Row ids of the identifiers upserted in the current transaction: a batch looks its
         # identifiers up several times (anchors, link ends, neighbour counts) and row ids do
