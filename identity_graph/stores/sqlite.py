@@ -430,9 +430,15 @@ class SQLiteStore:
     def put_links(self, links: Sequence[Link]) -> None:
         ids = self._row_ids(list({k for ln in links for k in (ln.a, ln.b)}))
         self._created_ids = set()  # from here on, links may name them
+        # An upsert, not INSERT OR REPLACE: a link seen again is updated in place, where a
+        # replace deletes and re-inserts the row and its `links_b` entry.
         self.conn.executemany(
-            "INSERT OR REPLACE INTO links(a, b, rule, weight, count, first_seen, last_seen, "
-            "sources, samples, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO links(a, b, rule, weight, count, first_seen, last_seen, sources, "
+            "samples, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(a, b, rule) DO UPDATE SET weight = excluded.weight, "
+            "count = excluded.count, first_seen = excluded.first_seen, "
+            "last_seen = excluded.last_seen, sources = excluded.sources, "
+            "samples = excluded.samples, details = excluded.details",
             (
                 (
                     ids[ln.a],
