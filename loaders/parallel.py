@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from identity_graph.batch_prep import FIRST_BATCH_UNITS, PreparedBatch, prepared_batches
 from identity_graph.config import Config
 from identity_graph.errors import InputError
+from identity_graph.gc_tuning import bulk_gc
 from identity_graph.identifiers import Normalizer
 from identity_graph.models import Reject
 
@@ -241,7 +242,11 @@ def _receive(stream: BinaryIO) -> bytes:
 
 def _main() -> None:
     job = pickle.load(sys.stdin.buffer)
-    _produce(sys.stdout.buffer, job)
+    # The parsing process builds a batch of objects at a time beside the normalizer's cache
+    # of a quarter million entries; at CPython's default thresholds the collector walked that
+    # cache over and over (a 1M-line file: 62 s of parsing with them, 37 s without).
+    with bulk_gc():
+        _produce(sys.stdout.buffer, job)
 
 
 if __name__ == "__main__":
