@@ -113,8 +113,9 @@ WRITE_LOCK_POLL_S = 0.001
 # SQLite's page cache per connection, in MiB, taken as pages are read (a small store uses
 # little). A batch touches pages all over the identifier, link, profile and record-key
 # indexes; at 1M observations those are ~250 MB, and with the former 64 MB the load read
-# 14 GB of pages back from the OS instead of 5 and took 18% longer.
-PAGE_CACHE_MB = 512
+# 14 GB of pages back from the OS instead of 5 and took about 18% longer (256, 512 and
+# 1,024 MB all read 5 GB).
+PAGE_CACHE_MB = 256
 KEYS_JSON = "json_each(?) k"  # a JSON array of [type, value] pairs
 IDENTIFIER_MATCH = (
     "i.type = json_extract(k.value, '$[0]') AND i.value = json_extract(k.value, '$[1]')"
