@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identity_graph.batch_prep import PreparedBatch, prepare_batch, prepared_batches
+from identity_graph.batch_prep import (
+    BIG_FILE_FACTOR,
+    PreparedBatch,
+    prepare_batch,
+    prepared_batches,
+)
 from identity_graph.config import Config
 from identity_graph.matching import (
     aggregate_links,
@@ -127,9 +132,9 @@ def test_batches_ramp_up_and_rejects_pass_through_in_order() -> None:
 
 
 def test_batches_ramp_down_towards_the_end_of_the_file() -> None:
-    units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(3000)]
+    units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(1500)]
     got = sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
-    assert sum(got) == 3000  # type: ignore[arg-type]
+    assert sum(got) == 1500  # type: ignore[arg-type]
     assert got[:6] == [10, 12, 15, 18, 22, 27]
     # then full batches while far from the end, and halving near it: a small last batch
     assert max(got) == 200
@@ -137,6 +142,20 @@ def test_batches_ramp_down_towards_the_end_of_the_file() -> None:
     tail = got[got.index(200) :]
     assert tail == sorted(tail, reverse=True)
     # and the same file is always split the same way
+    assert got == sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
+
+
+def test_batches_of_a_big_file_grow_past_batch_size_to_a_tenth_of_what_was_read() -> None:
+    units: list[Observation | Reject] = [obs(f"m{i}", 0, COOKIE) for i in range(30_000)]
+    got = sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
+    assert sum(got) == 30_000  # type: ignore[arg-type]
+    assert max(got) == 200 * BIG_FILE_FACTOR  # type: ignore[type-var]
+    read = 0
+    for size in got:
+        assert isinstance(size, int)
+        assert size <= max(200, read // 10)
+        read += size
+    assert got[-1] <= 20  # still ramping down at the end
     assert got == sizes(units, Config(batch_size=200), first=10, total=100 * len(units))
 
 
