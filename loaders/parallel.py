@@ -18,6 +18,7 @@ rebuilds them from the batch's rows on the rare occasions it needs them.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import queue
 import struct
@@ -174,8 +175,12 @@ class ParallelBatches:
                 target=_drain, args=(child.stdout, pending, stop), name="idgraph-parse-reader"
             )
             try:
-                pickle.dump(job, child.stdin, pickle.HIGHEST_PROTOCOL)
-                child.stdin.close()
+                try:
+                    pickle.dump(job, child.stdin, pickle.HIGHEST_PROTOCOL)
+                    child.stdin.close()
+                except BrokenPipeError:  # it died before reading its job: reported below
+                    with contextlib.suppress(OSError):
+                        child.stdin.close()
                 drain.start()
                 while True:
                     data = pending.get()

@@ -134,6 +134,19 @@ def test_a_child_that_dies_is_an_error_naming_the_file(
         list(reader)
 
 
+def test_a_child_that_dies_before_reading_its_job_is_the_same_error(
+    data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def closed_pipe(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    monkeypatch.setattr(parallel_module.pickle, "dump", closed_pipe)
+    reader = ParallelBatches(data["events"], fmt="segment", source="s", config=Config())
+    with pytest.raises(InputError, match=r"parsing process stopped unexpectedly \(exit code 1\)"):
+        list(reader)
+
+
 def test_without_a_python_to_start_it_reads_in_process(
     data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
