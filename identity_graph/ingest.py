@@ -32,11 +32,13 @@ class BatchResult:
     suppressed: list[Reject] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
+        """Running totals of a load: counts only. The per-batch detail (positions, suppressed
+        rejects, changed profile ids, placements) is the caller's to use batch by batch; kept
+        here it would grow with the file."""
         self.new += other.new
-        self.suppressed.extend(other.suppressed)
         self.duplicates += other.duplicates
         self.links_written += other.links_written
-        self.outcome.add(other.outcome)
+        self.outcome.add_counts(other.outcome)
 
 
 def ingest_batch(

@@ -44,18 +44,23 @@ class ResolveOutcome:
     blocked: int = 0
     newly_generic: int = 0
     changed_profiles: set[int] = field(default_factory=set)
-    # The profile of every identifier an incremental resolve placed, as of its end.
+    # The profile of every identifier one incremental resolve placed, as of its end. Not
+    # summed by `add`: it describes one resolve.
     placed: dict[IdKey, int] = field(default_factory=dict)
 
     def add(self, other: ResolveOutcome) -> None:
+        self.add_counts(other)
+        self.changed_profiles |= other.changed_profiles
+
+    def add_counts(self, other: ResolveOutcome) -> None:
+        """Sum the counters only (a load's running totals, which must not grow with the
+        file)."""
         self.profiles_created += other.profiles_created
         self.identifiers_added += other.identifiers_added
         self.merges += other.merges
         self.splits += other.splits
         self.blocked += other.blocked
         self.newly_generic += other.newly_generic
-        self.changed_profiles |= other.changed_profiles
-        self.placed.update(other.placed)
 
 
 def node_state(node: IdentifierNode) -> NodeState:
