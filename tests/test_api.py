@@ -159,6 +159,24 @@ def test_request_body_over_the_byte_limit_is_413(store_url: str) -> None:
     assert small.status_code == 200
 
 
+def test_ingest_results_name_the_profile_each_event_ended_in(client: TestClient) -> None:
+    """Two profiles from one request, then a request whose event merges them: every result
+    names the surviving profile, as resolve does afterwards."""
+    first = ingest(
+        client,
+        event("m1", userId=None, anonymousId="a-1", traits=None),
+        event("m2", anonymousId=None, userId="u-1", traits={"email": "ann@example.com"}),
+    )["results"]
+    anon_pid, user_pid = first[0]["profile_id"], first[1]["profile_id"]
+    assert anon_pid != user_pid
+    merged = ingest(client, event("m3", anonymousId="a-1", userId="u-1", traits=None))["results"]
+    survivor = min(anon_pid, user_pid)
+    assert merged[0]["profile_id"] == survivor
+    for id_type, value in [("anonymous_id", "a-1"), ("email", "ann@example.com")]:
+        found = client.get("/v1/resolve", params={"type": id_type, "value": value}).json()
+        assert found["profile_id"] == survivor
+
+
 # -- resolve --------------------------------------------------------------------------------
 def test_resolve_hit_returns_the_profile_as_the_service_renders_it(
     client: TestClient, store_url: str
