@@ -14,7 +14,7 @@ from pathlib import Path
 
 from identity_graph.config import Config
 from identity_graph.erasure import ErasureService
-from identity_graph.service import IdentityService, StewardService
+from identity_graph.service import IdentityService, LoadSummary, StewardService
 from identity_graph.stores.sqlite import SQLiteStore
 from identity_graph.survivorship import golden_attributes
 
@@ -24,21 +24,28 @@ def first_assignments(svc: IdentityService, id_type: str, n: int) -> list[str]:
     return found[:n]
 
 
+def load_sample(svc: IdentityService, sample_dir: Path, tmp_path: Path) -> LoadSummary:
+    """The sample's events, CRM and POS files; returns the events file's summary."""
+    rejects = tmp_path / "rejects.jsonl"
+    summary = svc.load_file(sample_dir / "events.jsonl", source="web", rejects_path=rejects)
+    for name in ("crm", "pos"):
+        svc.load_file(
+            sample_dir / f"{name}.csv",
+            source=name,
+            fmt="csv",
+            mapping_path=sample_dir / f"{name}.mapping.toml",
+            rejects_path=rejects,
+        )
+    return summary
+
+
 def test_every_write_path_leaves_no_dangling_reference(sample_dir: Path, tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "i.db")
     store.init()
     svc = IdentityService(store, Config())
     try:
+        load_sample(svc, sample_dir, tmp_path)
         rejects = tmp_path / "rejects.jsonl"
-        svc.load_file(sample_dir / "events.jsonl", source="web", rejects_path=rejects)
-        for name in ("crm", "pos"):
-            svc.load_file(
-                sample_dir / f"{name}.csv",
-                source=name,
-                fmt="csv",
-                mapping_path=sample_dir / f"{name}.mapping.toml",
-                rejects_path=rejects,
-            )
         svc.load_file(sample_dir / "events.jsonl", source="web", rejects_path=rejects)
         svc.ingest_events(
             [{"type": "identify", "messageId": "m-1", "userId": "u-x", "anonymousId": "a-x"}],
@@ -94,20 +101,11 @@ def test_golden_records_grown_batch_by_batch_equal_their_history(
     store.init()
     svc = IdentityService(store, config)
     try:
-        rejects = tmp_path / "rejects.jsonl"
-        summary = svc.load_file(sample_dir / "events.jsonl", source="web", rejects_path=rejects)
+        summary = load_sample(svc, sample_dir, tmp_path)
         # a load's running totals are counts: nothing in them grows with the file
         assert summary.batch.outcome.profiles_created > 0
         assert summary.batch.outcome.changed_profiles == set()
         assert summary.batch.outcome.placed == {} and summary.batch.suppressed == []
-        for name in ("crm", "pos"):
-            svc.load_file(
-                sample_dir / f"{name}.csv",
-                source=name,
-                fmt="csv",
-                mapping_path=sample_dir / f"{name}.mapping.toml",
-                rejects_path=rejects,
-            )
         live = [p for p in store.iter_profiles() if p.merged_into is None and p.size]
         history = store.attribute_values([p.id for p in live])
         assert sum(1 for p in live if p.golden) > 100
