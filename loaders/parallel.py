@@ -19,6 +19,7 @@ rebuilds them from the batch's rows on the rare occasions it needs them.
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import queue
 import struct
@@ -26,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -46,7 +49,10 @@ CHUNK_UNITS = 2000  # rejects per message when no batch completes in between
 QUEUED_MESSAGES = 3
 
 _BATCH, _REJECT = 0, 1
-_LENGTH = struct.Struct("<Q")
+_HEADER = struct.Struct("<QI")  # the message's length in bytes, and its CRC-32
+# No batch comes near this (150,000 events make about 100 MB); a longer length is a damaged
+# header, not a message to allocate memory for.
+MAX_MESSAGE_BYTES = 16 << 30
 _Job = tuple[Path, str, str, Config, "Mapping | None", int, int, int]
 
 
@@ -54,17 +60,50 @@ def _encode_reject(unit: Reject) -> tuple[Any, ...]:
     return (_REJECT, unit.line, unit.reason, unit.field, unit.raw, unit.suppressed)
 
 
-def _produce(out: BinaryIO, job: _Job) -> None:
-    """The child: run the in-process reader and batching, write its items in messages, then
-    "end"."""
+class DamagedMessage(Exception):
+    """A message from the parsing process arrived changed, or its header is impossible."""
+
+
+def write_message(fd: int, data: bytes) -> None:
+    """Send one message: its header, then its bytes, with `os.write` until all are written.
+
+    A pipe write that blocks and is interrupted by a signal (Ctrl-Z then `fg`, a profiler
+    attaching) returns having written part of the data. CPython's buffered writer lost or
+    repeated bytes then: a parsing process stopped and continued while it wrote sent damaged
+    messages (tests/test_parallel_reader.py reproduces it with a signal handler). Counting
+    the bytes written here is exact, and the checksum catches any damage that is left.
+    """
+    for chunk in (_HEADER.pack(len(data), zlib.crc32(data)), data):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def read_message(stream: BinaryIO) -> bytes:
+    """One message's bytes (see `write_message`). EOFError when the stream ends first."""
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError
+    size, crc = _HEADER.unpack(head)
+    if size > MAX_MESSAGE_BYTES:
+        raise DamagedMessage(f"a message header gives {size:,} bytes")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    if zlib.crc32(data) != crc:
+        raise DamagedMessage(f"a message of {size:,} bytes failed its checksum")
+    return data
+
+
+def _produce(out: int, job: _Job) -> None:
+    """The child: run the in-process reader and batching, write its items in messages to the
+    file descriptor `out`, then "end"."""
     from identity_graph.loaders import open_reader
 
     path, fmt, source, config, mapping, chunk_units, first_batch, size_bytes = job
 
     def dump(message: tuple[str, int, list[Any]]) -> None:
-        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        out.write(_LENGTH.pack(len(data)))
-        out.write(data)
+        write_message(out, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
 
     try:
         reader = open_reader(
@@ -82,15 +121,11 @@ def _produce(out: BinaryIO, job: _Job) -> None:
             pending = []
         dump(("items", reader.bytes_read, pending))
         dump(("end", reader.bytes_read, []))
-        out.flush()
     except (BrokenPipeError, KeyboardInterrupt):
         pass  # the loading process stopped or was interrupted: nothing is waiting for us
     except Exception as e:  # noqa: BLE001 - reported to the loading process, which raises
-        try:
+        with contextlib.suppress(OSError):
             dump(("error", 0, [f"{type(e).__name__}: {e}"]))
-            out.flush()
-        except OSError:
-            pass
 
 
 class ParallelBatches:
@@ -169,7 +204,7 @@ class ParallelBatches:
             # The OS pipe holds a fraction of one message, so without this thread the child would
             # stall whenever this process is busy resolving. The thread only reads bytes (the
             # GIL is released while it waits), keeping a few messages queued.
-            pending: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_MESSAGES)
+            pending: queue.Queue[bytes | _Unreadable | None] = queue.Queue(maxsize=QUEUED_MESSAGES)
             stop = threading.Event()
             drain = threading.Thread(
                 target=_drain, args=(child.stdout, pending, stop), name="idgraph-parse-reader"
@@ -184,6 +219,11 @@ class ParallelBatches:
                 drain.start()
                 while True:
                     data = pending.get()
+                    if isinstance(data, _Unreadable):
+                        raise InputError(
+                            f"the parsing process's output could not be read: {data.reason}",
+                            file=file,
+                        )
                     if data is None:
                         code = child.wait(timeout=5)
                         errors.seek(0)
@@ -215,34 +255,35 @@ class ParallelBatches:
                 child.stdout.close()
 
 
-def _drain(stream: BinaryIO, pending: queue.Queue[bytes | None], stop: threading.Event) -> None:
-    """Move framed messages from the child's stdout to `pending`; None at end of stream."""
+@dataclass(frozen=True)
+class _Unreadable:
+    reason: str
+
+
+def _drain(
+    stream: BinaryIO, pending: queue.Queue[bytes | _Unreadable | None], stop: threading.Event
+) -> None:
+    """Move messages from the child's stdout to `pending`: None at the end of the stream, an
+    `_Unreadable` (and then nothing) when a message cannot be read. This thread must always
+    put one of them: the loading process waits on `pending`."""
     while True:
+        data: bytes | _Unreadable | None
         try:
-            data: bytes | None = _receive(stream)
+            data = read_message(stream)
         except (EOFError, OSError, ValueError):
             data = None
+        except (DamagedMessage, MemoryError) as e:
+            data = _Unreadable(str(e) or type(e).__name__)
+        except BaseException as e:  # noqa: BLE001 - reported by the loading process
+            data = _Unreadable(f"{type(e).__name__}: {e}")
         while not stop.is_set():
             try:
                 pending.put(data, timeout=0.1)
                 break
             except queue.Full:
                 continue
-        if data is None or stop.is_set():
+        if not isinstance(data, bytes) or stop.is_set():
             return
-
-
-def _receive(stream: BinaryIO) -> bytes:
-    """One message's pickle, sent as its length and then its bytes. Each pickle stands alone,
-    so neither side keeps a memo of everything sent so far."""
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        raise EOFError
-    (size,) = _LENGTH.unpack(head)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return data
 
 
 def _main() -> None:
@@ -251,7 +292,7 @@ def _main() -> None:
     # of a quarter million entries; at CPython's default thresholds the collector walked that
     # cache over and over (a 1M-line file: 62 s of parsing with them, 37 s without).
     with bulk_gc():
-        _produce(sys.stdout.buffer, job)
+        _produce(sys.stdout.fileno(), job)
 
 
 if __name__ == "__main__":
