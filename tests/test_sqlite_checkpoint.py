@@ -81,3 +81,19 @@ def test_a_checkpointer_that_fails_hands_back_to_sqlite(tmp_path: Path) -> None:
     write_some(store, 600)  # and writing goes on
     assert store._checkpointer is None
     store.close()
+
+
+def test_a_log_past_its_limit_restarts_instead_of_growing(tmp_path: Path) -> None:
+    """Writes back to back (a load): each begins while the checkpoint of the last is running.
+    Past WAL_RESTART_MB a write waits for that checkpoint, so SQLite writes the log from its
+    start again; without the wait the file grows by every transaction's pages."""
+    store = SQLiteStore(tmp_path / "s.db")
+    store.init()
+    store.WAL_RESTART_MB = 0  # every write is past the limit
+    write_some(store, 0, 3000)
+    first = (tmp_path / "s.db-wal").stat().st_size
+    for start in range(3000, 45_000, 3000):
+        write_some(store, start, 3000)
+    grown = (tmp_path / "s.db-wal").stat().st_size
+    store.close()
+    assert grown < 2 * first, f"the log grew from {first:,} to {grown:,} bytes"

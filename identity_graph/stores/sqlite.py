@@ -8,6 +8,7 @@ as one JSON array parameter.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -123,6 +124,9 @@ IDENTIFIER_MATCH = (
 
 
 class SQLiteStore:
+    WAL_RESTART_MB = 256
+    WAL_CATCH_UP_S = 10.0
+
     def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
@@ -235,6 +239,20 @@ class SQLiteStore:
         self._upserted_ids = {}
         self._created_ids = set()
 
+    def _wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self.path}-wal")
+        except OSError:
+            return 0
+
+    def _let_the_log_restart(self) -> None:
+        """Before a write: if the log has grown past WAL_RESTART_MB, wait (at most
+        WAL_CATCH_UP_S) for the background checkpoint, so this write restarts the log from
+        its start instead of growing it (see sqlite_checkpoint)."""
+        checkpointer = self._checkpointer
+        if checkpointer is not None and self._wal_bytes() > self.WAL_RESTART_MB << 20:
+            checkpointer.wait_idle(self.WAL_CATCH_UP_S)
+
     def _begin_write(self) -> None:
         """BEGIN IMMEDIATE, waiting for another writer by polling every millisecond.
 
@@ -243,6 +261,7 @@ class SQLiteStore:
         commits and begins again at once (a big load) can keep it from ever winning. Polling
         takes the lock within a millisecond of its release.
         """
+        self._let_the_log_restart()
         deadline = time.monotonic() + self.busy_timeout_ms / 1000
         self.conn.execute("PRAGMA busy_timeout = 0")
         try:
