@@ -19,7 +19,14 @@ from identity_graph.errors import ConflictError, StoreError
 from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import AuditEvent, IdKey, iso, parse_iso
 from identity_graph.privacy_models import ConsentSignal, StoredEvent, StoredObservation
-from identity_graph.stores.sqlite import audit_event_from_row, audit_row, chunks
+from identity_graph.stores.sqlite import (
+    IDENTIFIER_MATCH,
+    KEYS_JSON,
+    audit_event_from_row,
+    audit_row,
+    chunks,
+    grouped_by_first,
+)
 
 SALT_KEY = "erasure_salt"
 CHUNK = 10_000
@@ -45,12 +52,12 @@ class SQLitePrivacyStore:
         self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS privacy_ids (id INTEGER PRIMARY KEY)")
         self.conn.execute("DELETE FROM temp.privacy_ids")
         for chunk in chunks(keys):
-            self.conn.execute(
-                "INSERT OR IGNORE INTO temp.privacy_ids(id) SELECT i.id FROM json_each(?) k "
-                "CROSS JOIN identifiers i ON i.type = json_extract(k.value, '$[0]') "
-                "AND i.value = json_extract(k.value, '$[1]')",
-                (json.dumps([list(k) for k in chunk]),),
-            )
+            for params in grouped_by_first(chunk):
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO temp.privacy_ids(id) SELECT i.id "
+                    f"FROM {KEYS_JSON} CROSS JOIN identifiers i ON {IDENTIFIER_MATCH}",
+                    params,
+                )
         return int(self.conn.execute("SELECT count(*) FROM temp.privacy_ids").fetchone()[0])
 
     # -- salt and suppression -----------------------------------------------------------------
