@@ -10,6 +10,7 @@ a noisy neighbour shows up in both figures and the ratio stays meaningful.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -568,8 +569,11 @@ def run_open_loop(
         for c in clients:  # open every connection and warm the code paths, not measured
             for path, params, _ in requests[:4]:
                 c.get(path, params=params)
-        # a short GIL switch interval lets a thread whose response has arrived run promptly
+        # a short GIL switch interval lets a thread whose response has arrived run promptly;
+        # no garbage collection while the clock runs: its pauses here would count as the
+        # server's latency (see benchmarks/api_load.py)
         sys.setswitchinterval(0.0005)
+        gc.disable()
         t0 = perf() + 0.05
         deadline = t0 + (n - 1) / rate + grace
 
@@ -602,6 +606,7 @@ def run_open_loop(
         for t in threads:
             t.join()
     finally:
+        gc.enable()
         sys.setswitchinterval(old_switch)
         for c in clients:
             c.close()
