@@ -308,10 +308,13 @@ class IdentityService:
 
     def resolve(self, id_type: str, value: str) -> ProfileView:
         key = self.normalize_key(id_type, value)
-        found = self.store.resolve_many([key])
-        if key not in found:
+        found = self.store.resolve_profile(key)
+        if found is None:
             raise NotFound(f"no profile for {key[0]}:{key[1]}")
-        return self.profile(found[key])
+        record, members = found
+        if record.merged_into is not None:  # not left by the resolver; followed all the same
+            return self.profile(record.id)
+        return ProfileView(record.id, record, members)
 
     def resolve_many(self, keys: Iterable[tuple[str, str]]) -> list[tuple[IdKey, int | None]]:
         normalized: list[IdKey | None] = []

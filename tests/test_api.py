@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,25 @@ def test_resolve_hit_returns_the_profile_as_the_service_renders_it(
     service = IdentityService.open(store_url, None, create=False)
     try:
         assert body == service.resolve("email", "ann@example.com").to_json()
+        # the resolve read (one statement on SQLite) gives what the profile lookup gives
+        assert body == service.profile(pid).to_json()
+    finally:
+        service.close()
+
+
+def test_resolve_follows_a_profile_marked_merged(client: TestClient, store_url: str) -> None:
+    """The resolver moves every member of an absorbed profile, so an identifier is never left
+    on one; should a store hold one all the same, resolve answers with the survivor."""
+    gone = ingest(client, event("m1"))["results"][0]["profile_id"]
+    other = event("m2", anonymousId="a-2", userId="u-2", traits={"email": "bo@example.com"})
+    survivor = ingest(client, other)["results"][0]["profile_id"]
+    service = IdentityService.open(store_url, None, create=False)
+    try:
+        record = service.store.get_profiles([gone])[gone]
+        with service.store.transaction():
+            service.store.put_profiles([replace(record, merged_into=survivor)])
+        view = service.resolve("email", "ann@example.com")
+        assert (view.requested_id, view.profile.id, view.merged) == (gone, survivor, True)
     finally:
         service.close()
 

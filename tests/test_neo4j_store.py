@@ -256,6 +256,7 @@ CALLS: list[tuple[str, Callable[[Neo4jStore], object]]] = [
     ("delete_links", lambda s: s.delete_links([(A, B, "steward")])),
     ("merged_family", lambda s: s.merged_family(1)),
     ("resolve_many", lambda s: s.resolve_many([A, C])),
+    ("resolve_profile", lambda s: s.resolve_profile(A)),
     ("iter_profiles", lambda s: list(s.iter_profiles())),
     ("iter_assignments", lambda s: list(s.iter_assignments())),
     ("iter_record_assignments", lambda s: list(s.iter_record_assignments())),

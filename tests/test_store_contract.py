@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from contract_stores import STORE_KINDS, contract_store
 
-from identity_graph.models import AuditEvent, Link, Observation, ProfileRecord
+from identity_graph.models import AuditEvent, GoldenValue, Link, Observation, ProfileRecord
 from identity_graph.stores.base import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -79,6 +79,33 @@ def test_profiles_assignments_and_reads(store: Store) -> None:
     assert store.get_profiles([first[0]])[first[0]].size == 2
     assert dict(store.iter_assignments()) == {A: first[0], B: first[0], C: first[1]}
     assert store.stats().profiles == 2
+
+
+def test_resolve_profile_reads_the_profile_and_its_members(store: Store) -> None:
+    lonely = ("email", "lonely@example.com")  # known, but in no profile
+    golden = {"first_name": GoldenValue("Ann", "crm", T0 + timedelta(hours=1), "most_recent")}
+    with store.transaction():
+        store.upsert_identifiers([(k, T0, T0 + timedelta(days=2)) for k in (A, B, C, lonely)])
+        first = store.next_profile_ids(2)
+        store.write_assignments({A: first[0], B: first[0], C: first[1]})
+        store.set_flags([B], generic=True)
+        store.put_profiles(
+            [ProfileRecord(first[0], T0, T0, 2, None, golden), ProfileRecord(first[1], T0, T0, 1)]
+        )
+    found = store.resolve_profile(B)
+    assert found is not None
+    record, members = found
+    assert record == store.get_profiles([first[0]])[first[0]]
+    assert record.golden == golden
+    assert members == store.profile_members([first[0]])[first[0]]
+    assert {n.key: n.generic for n in members} == {A: False, B: True}
+    assert all(n.last_seen == T0 + timedelta(days=2) for n in members)
+    assert store.resolve_profile(C) == (
+        store.get_profiles([first[1]])[first[1]],
+        store.profile_members([first[1]])[first[1]],
+    )
+    assert store.resolve_profile(lonely) is None
+    assert store.resolve_profile(("email", "none@example.com")) is None
 
 
 def test_audit_is_appended_in_sequence_and_found_by_profile(store: Store) -> None:

@@ -122,6 +122,7 @@ QUERY_FILES: Final[Mapping[str, tuple[str, ...]]] = {
     "merged_family": ("merged_family",),
     # reads for the surfaces
     "resolve_many": ("resolve_many",),
+    "resolve_profile": ("resolve_many", "get_profiles", "profile_members"),
     "iter_profiles": ("iter_profiles",),
     "iter_assignments": ("iter_identifiers_next_type", "iter_assignments"),
     "iter_record_assignments": (
@@ -773,6 +774,15 @@ class Neo4jStore:
     def resolve_many(self, keys: Sequence[IdKey]) -> dict[IdKey, int]:
         rows = self._read_chunks("resolve_many", [_key_row(k) for k in _unique(keys)])
         return {(r["type"], r["value"]): r["profile_id"] for r in rows}
+
+    def resolve_profile(self, key: IdKey) -> tuple[ProfileRecord, list[IdentifierNode]] | None:
+        profile_id = self.resolve_many([key]).get(key)
+        if profile_id is None:
+            return None
+        record = self.get_profiles([profile_id]).get(profile_id)
+        if record is None:
+            return None
+        return record, self.profile_members([profile_id]).get(profile_id, [])
 
     def _profile_pages(self, query: str) -> Iterator[ProfileRecord]:
         after = 0

@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from identity_graph.batch_prep import ObservationRows, PreparedBatch, observation_rows
 from identity_graph.errors import StoreError, StoreUnavailable
 from identity_graph.jsontext import dumps as dumps_json
@@ -768,6 +770,31 @@ class SQLiteStore:
             ):
                 result[(t, v)] = pid
         return result
+
+    # One statement for the profile and its members, the members as one JSON array built by
+    # SQLite: against three statements (identifier, profile, members) a resolve took 24
+    # instead of 33 µs on a 1M-observation store. Its own read, so one snapshot.
+    _RESOLVE_PROFILE = (
+        "SELECT p.id, p.created, p.updated, p.size, p.merged_into, p.golden, "
+        "(SELECT json_group_array(json_array(m.type, m.value, m.first_seen, m.last_seen, "
+        "m.generic, m.blocked)) FROM identifiers m WHERE m.profile_id = p.id) "
+        "FROM identifiers i JOIN profiles p ON p.id = i.profile_id "
+        "WHERE i.type = ? AND i.value = ?"
+    )
+
+    def resolve_profile(self, key: IdKey) -> tuple[ProfileRecord, list[IdentifierNode]] | None:
+        row = self.conn.execute(self._RESOLVE_PROFILE, key).fetchone()
+        if row is None:
+            return None
+        profile_id = row[0]
+        # orjson for the members: strings and 0/1 only (golden values stay with `json`)
+        members = [
+            IdentifierNode(
+                (type_, value), parse_iso(first), parse_iso(last), profile_id, bool(g), bool(b)
+            )
+            for type_, value, first, last, g, b in orjson.loads(row[6])
+        ]
+        return profile_from_row(row), members
 
     def iter_profiles(self) -> Iterator[ProfileRecord]:
         cur = self.conn.execute(
