@@ -83,11 +83,12 @@ def test_profiles_assignments_and_reads(store: Store) -> None:
 
 def test_resolve_profile_reads_the_profile_and_its_members(store: Store) -> None:
     lonely = ("email", "lonely@example.com")  # known, but in no profile
+    odd = ("anonymous_id", 'q"uote\\back\u00fc\U0001f600\x00nul')  # JSON must carry it whole
     golden = {"first_name": GoldenValue("Ann", "crm", T0 + timedelta(hours=1), "most_recent")}
     with store.transaction():
-        store.upsert_identifiers([(k, T0, T0 + timedelta(days=2)) for k in (A, B, C, lonely)])
+        store.upsert_identifiers([(k, T0, T0 + timedelta(days=2)) for k in (A, B, C, lonely, odd)])
         first = store.next_profile_ids(2)
-        store.write_assignments({A: first[0], B: first[0], C: first[1]})
+        store.write_assignments({A: first[0], B: first[0], C: first[1], odd: first[1]})
         store.set_flags([B], generic=True)
         store.put_profiles(
             [ProfileRecord(first[0], T0, T0, 2, None, golden), ProfileRecord(first[1], T0, T0, 1)]
@@ -100,10 +101,11 @@ def test_resolve_profile_reads_the_profile_and_its_members(store: Store) -> None
     assert members == store.profile_members([first[0]])[first[0]]
     assert {n.key: n.generic for n in members} == {A: False, B: True}
     assert all(n.last_seen == T0 + timedelta(days=2) for n in members)
-    assert store.resolve_profile(C) == (
+    assert store.resolve_profile(odd) == (
         store.get_profiles([first[1]])[first[1]],
         store.profile_members([first[1]])[first[1]],
     )
+    assert {n.key for n in store.profile_members([first[1]])[first[1]]} == {C, odd}
     assert store.resolve_profile(lonely) is None
     assert store.resolve_profile(("email", "none@example.com")) is None
 
