@@ -24,7 +24,6 @@ not valid). Bounded: a few seconds per phase.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from quiet_client import quiet_client
 
 BIN = Path(sys.executable).parent
 IDGRAPH = str(BIN / "idgraph")
@@ -186,15 +186,7 @@ def resolve_phase(
                         errors.append(err)
 
     pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    # Whatever stalls the client is counted as the server's latency, so while the clock runs:
-    # no garbage collection here (its pauses, every few hundred requests, made the p99 at 2
-    # workers 6-16 ms where the server logged none over 5 ms; without them 3-4 ms), and a
-    # 0.5 ms GIL switch interval, not 5 ms, so a thread whose response has arrived is not
-    # kept waiting by another client thread. `benchmarks/run.py` does the same.
-    old_switch = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    gc.disable()
-    try:
+    with quiet_client():
         for t in pool:
             t.start()
         for item in plan:
@@ -203,9 +195,6 @@ def resolve_phase(
             todo.put(None)
         for t in pool:
             t.join()
-    finally:
-        gc.enable()
-        sys.setswitchinterval(old_switch)
     elapsed = time.perf_counter() - start
     return {
         "requests": total,

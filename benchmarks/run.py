@@ -10,7 +10,6 @@ a noisy neighbour shows up in both figures and the ratio stays meaningful.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -27,6 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from quiet_client import quiet_client
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "latest.json"
@@ -564,16 +565,10 @@ def run_open_loop(
     perf = time.perf_counter
 
     clients = [httpx.Client(base_url=base, timeout=timeout) for _ in range(workers)]
-    old_switch = sys.getswitchinterval()
     try:
         for c in clients:  # open every connection and warm the code paths, not measured
             for path, params, _ in requests[:4]:
                 c.get(path, params=params)
-        # a short GIL switch interval lets a thread whose response has arrived run promptly;
-        # no garbage collection while the clock runs: its pauses here would count as the
-        # server's latency (see benchmarks/api_load.py)
-        sys.setswitchinterval(0.0005)
-        gc.disable()
         t0 = perf() + 0.05
         deadline = t0 + (n - 1) / rate + grace
 
@@ -601,13 +596,12 @@ def run_open_loop(
                 latencies[i] = ends[i] - scheduled
 
         threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in clients]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        with quiet_client():
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
     finally:
-        gc.enable()
-        sys.setswitchinterval(old_switch)
         for c in clients:
             c.close()
 
