@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 IdKey = tuple[str, str]
 """An identifier node's key: (type, normalized value)."""
@@ -58,6 +61,13 @@ def parse_iso(text: str) -> datetime:
             _PARSED_CACHE.clear()
         _PARSED_CACHE[text] = value
     return value
+
+
+# The inverse of `iso` for the texts it wrote (stored columns): those are UTC with a "+00:00"
+# offset, which `fromisoformat` reads back as an aware datetime in the `UTC` singleton. For
+# reads that parse each text once (a resolved profile: a dozen texts), where `parse_iso`'s memo
+# costs more than it saves and a C call without a Python frame counts: 2.5 of 25 µs per resolve.
+parse_stored_iso = datetime.fromisoformat
 
 
 def remember_iso(pairs: Iterable[tuple[datetime, str]]) -> None:
@@ -205,6 +215,38 @@ class GoldenValue:
             "timestamp": iso(self.timestamp),
             "rule": self.rule,
         }
+
+
+_EXACT_IN_ORJSON = frozenset({str, int, bool, type(None)})
+
+
+def golden_from_json(text: str) -> dict[str, GoldenValue]:
+    """A stored golden record: the JSON text of `{name: GoldenValue.to_json()}`.
+
+    Parsed with orjson, three times faster than `json` (2.1 against 0.7 µs for a typical
+    record), except where orjson would change a value: it reads an integer beyond 64 bits as a
+    float, and refuses NaN and lone surrogates, which `json` keeps. So any value that is not a
+    string, integer, boolean or null (a float may be such an integer; a list or object may hold
+    one), or a text orjson refuses, is read again with `json`.
+    """
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _golden_from_parsed(json.loads(text))
+    golden: dict[str, GoldenValue] = {}
+    for name, g in parsed.items():
+        value = g["value"]
+        if type(value) not in _EXACT_IN_ORJSON:
+            return _golden_from_parsed(json.loads(text))
+        golden[name] = GoldenValue(value, g["source"], parse_stored_iso(g["timestamp"]), g["rule"])
+    return golden
+
+
+def _golden_from_parsed(parsed: dict[str, Any]) -> dict[str, GoldenValue]:
+    return {
+        name: GoldenValue(g["value"], g["source"], parse_stored_iso(g["timestamp"]), g["rule"])
+        for name, g in parsed.items()
+    }
 
 
 @dataclass(slots=True)

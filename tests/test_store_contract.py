@@ -110,6 +110,32 @@ def test_resolve_profile_reads_the_profile_and_its_members(store: Store) -> None
     assert store.resolve_profile(("email", "none@example.com")) is None
 
 
+def test_golden_values_come_back_exactly(store: Store) -> None:
+    """Integers beyond 64 bits, floats and nested values: the fast JSON reader would round or
+    refuse some of them, so they must come back exactly as written, through every read."""
+    values = {
+        "big": 2**70,
+        "negative_big": -(2**64),
+        "ratio": 0.1,
+        "nested": {"ids": [1, 2**65], "ok": True},
+        "empty": None,
+        "text": 'q"uote\u00fc',
+    }
+    golden = {n: GoldenValue(v, "crm", T0, "source_priority") for n, v in values.items()}
+    with store.transaction():
+        store.upsert_identifiers([(A, T0, T0)])
+        (pid,) = store.next_profile_ids(1)
+        store.write_assignments({A: pid})
+        store.put_profiles([ProfileRecord(pid, T0, T0, 1, None, golden)])
+    found = store.resolve_profile(A)
+    assert found is not None
+    for record in (found[0], store.get_profiles([pid])[pid]):
+        assert record.golden == golden
+        assert {n: type(g.value) for n, g in record.golden.items()} == {
+            n: type(v) for n, v in values.items()
+        }
+
+
 def test_audit_is_appended_in_sequence_and_found_by_profile(store: Store) -> None:
     events = [
         AuditEvent("profile_created", T0, [], [1], identifiers=[A]),

@@ -47,7 +47,6 @@ from identity_graph.models import (
     AttributeValue,
     AuditEvent,
     BehaviourEvent,
-    GoldenValue,
     IdentifierNode,
     IdKey,
     Link,
@@ -56,6 +55,7 @@ from identity_graph.models import (
     Override,
     ProfileRecord,
     StoreStats,
+    golden_from_json,
     iso,
     key_text,
     parse_iso,
@@ -235,17 +235,13 @@ def _link(row: Mapping[str, Any], a: IdKey | None = None) -> Link:
 
 
 def _profile(row: Mapping[str, Any]) -> ProfileRecord:
-    golden = {
-        name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
-        for name, g in json.loads(row["golden"] or "{}").items()
-    }
     return ProfileRecord(
         id=row["id"],
         created=parse_iso(row["created"]),
         updated=parse_iso(row["updated"]),
         size=row["size"] or 0,
         merged_into=row["merged_into"],
-        golden=golden,
+        golden=golden_from_json(row["golden"] or "{}"),
     )
 
 

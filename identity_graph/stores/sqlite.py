@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -20,12 +20,11 @@ from typing import Any
 import orjson
 
 from identity_graph.batch_prep import ObservationRows, PreparedBatch, observation_rows
-from identity_graph.errors import StoreError, StoreUnavailable
+from identity_graph.errors import ConfigError, StoreError, StoreUnavailable
 from identity_graph.jsontext import dumps as dumps_json
 from identity_graph.models import (
     AttributeValue,
     AuditEvent,
-    GoldenValue,
     IdentifierNode,
     IdKey,
     Link,
@@ -34,10 +33,12 @@ from identity_graph.models import (
     Override,
     ProfileRecord,
     StoreStats,
+    golden_from_json,
     iso,
     key_from_text,
     key_text,
     parse_iso,
+    parse_stored_iso,
 )
 from identity_graph.stores.sqlite_checkpoint import Checkpointer
 from identity_graph.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
@@ -52,17 +53,13 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 def profile_from_row(row: Sequence[Any]) -> ProfileRecord:
     """(id, created, updated, size, merged_into, golden JSON) -> ProfileRecord."""
-    golden = {
-        name: GoldenValue(g["value"], g["source"], parse_iso(g["timestamp"]), g["rule"])
-        for name, g in json.loads(row[5]).items()
-    }
     return ProfileRecord(
         id=row[0],
-        created=parse_iso(row[1]),
-        updated=parse_iso(row[2]),
+        created=parse_stored_iso(row[1]),
+        updated=parse_stored_iso(row[2]),
         size=row[3],
         merged_into=row[4],
-        golden=golden,
+        golden=golden_from_json(row[5]),
     )
 
 
@@ -119,6 +116,29 @@ WRITE_LOCK_POLL_S = 0.001
 # 14 GB of pages back from the OS instead of 5 and took about 18% longer (256, 512 and
 # 1,024 MB all read 5 GB).
 PAGE_CACHE_MB = 256
+# Reads through a memory map rather than copies in the page cache: a resolve walks about eight
+# B-tree paths, and every page it fetches from the cache is a hash lookup under a mutex. At 1M
+# observations a resolve took 1.0 µs less of 19; the load was unchanged (46.0 / 46.1 against
+# 46.4 / 45.7 s, same peak memory). Writes still go through the file, not the map.
+MMAP_ENV = "IDGRAPH_SQLITE_MMAP_MB"
+DEFAULT_MMAP_MB = 1024
+
+
+def mmap_mb_from_env() -> int:
+    text = os.environ.get(MMAP_ENV, "").strip()
+    if not text:
+        return DEFAULT_MMAP_MB
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            f"{MMAP_ENV}: expected a whole number of MB (0 turns the map off), got {text!r}"
+        )
+    return value
+
+
 # A batch of identifier keys is looked up with one statement per identifier type: the type is
 # parameter ?1, the values one JSON array in ?2, joined through json_each (see `_row_ids`).
 # Plain strings in the array, not [type, value] pairs: two json_extract calls per key cost
@@ -140,8 +160,11 @@ class SQLiteStore:
     WAL_RESTART_MB = 256
     WAL_CATCH_UP_S = 10.0
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_ms: int = 30_000, mmap_mb: int | None = None
+    ) -> None:
         self.path = path
+        self.mmap_mb = mmap_mb_from_env() if mmap_mb is None else mmap_mb
         self.url = f"sqlite:///{path}"
         try:
             self.conn = sqlite3.connect(
@@ -161,6 +184,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA secure_delete = ON")
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute(f"PRAGMA cache_size = {-PAGE_CACHE_MB * 1024}")
+        self.conn.execute(f"PRAGMA mmap_size = {int(self.mmap_mb) * 1024 * 1024}")
         self._depth = 0
         # Row ids of the identifiers upserted in the current transaction: a batch looks its
         # identifiers up several times (anchors, link ends, neighbour counts) and row ids do
@@ -493,15 +517,15 @@ class SQLiteStore:
     _NODE_COLUMNS = "i.type, i.value, i.first_seen, i.last_seen, i.profile_id, i.generic, i.blocked"
 
     @staticmethod
-    def _node(row: Sequence[Any]) -> IdentifierNode:
+    def _node(row: Sequence[Any], parse: Callable[[str], datetime] = parse_iso) -> IdentifierNode:
         # Unpacked and passed by position: this runs for every identifier read (a load's
         # batches, each member of a resolved profile); keyword arguments and indexing cost
         # about 1 µs more per resolve of a profile with four members.
         type_, value, first, last, profile_id, generic, blocked = row
         return IdentifierNode(
             (type_, value),
-            parse_iso(first),
-            parse_iso(last),
+            parse(first),
+            parse(last),
             profile_id,
             bool(generic),
             bool(blocked),
@@ -790,9 +814,9 @@ class SQLiteStore:
         row = self.conn.execute(self._RESOLVE_PROFILE, key).fetchone()
         if row is None:
             return None
-        # Each member is a `_NODE_COLUMNS` row. orjson for them: strings and small integers
-        # only (golden values stay with `json`, which keeps integers beyond 64 bits exact).
-        return profile_from_row(row), [self._node(m) for m in orjson.loads(row[6])]
+        # Each member is a `_NODE_COLUMNS` row: strings and small integers, exact in orjson.
+        node = self._node
+        return profile_from_row(row), [node(m, parse_stored_iso) for m in orjson.loads(row[6])]
 
     def iter_profiles(self) -> Iterator[ProfileRecord]:
         cur = self.conn.execute(
