@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +37,6 @@ from identity_graph.models import (
     iso,
     key_from_text,
     key_text,
-    parse_iso,
     parse_stored_iso,
 )
 from identity_graph.stores.sqlite_checkpoint import Checkpointer
@@ -67,7 +66,7 @@ def audit_event_from_row(row: Sequence[Any]) -> AuditEvent:
     """(seq, ts, kind, actor, reason, before, after, identifiers, link, details) -> event."""
     return AuditEvent(
         seq=row[0],
-        timestamp=parse_iso(row[1]),
+        timestamp=parse_stored_iso(row[1]),
         kind=row[2],
         actor=row[3],
         reason=row[4],
@@ -454,8 +453,8 @@ class SQLiteStore:
             rule=row[4],
             weight=row[5],
             count=row[6],
-            first_seen=parse_iso(row[7]),
-            last_seen=parse_iso(row[8]),
+            first_seen=parse_stored_iso(row[7]),
+            last_seen=parse_stored_iso(row[8]),
             sources=tuple(json.loads(row[9])),
             samples=tuple(json.loads(row[10])),
             details=json.loads(row[11]),
@@ -517,15 +516,15 @@ class SQLiteStore:
     _NODE_COLUMNS = "i.type, i.value, i.first_seen, i.last_seen, i.profile_id, i.generic, i.blocked"
 
     @staticmethod
-    def _node(row: Sequence[Any], parse: Callable[[str], datetime] = parse_iso) -> IdentifierNode:
+    def _node(row: Sequence[Any]) -> IdentifierNode:
         # Unpacked and passed by position: this runs for every identifier read (a load's
         # batches, each member of a resolved profile); keyword arguments and indexing cost
         # about 1 µs more per resolve of a profile with four members.
         type_, value, first, last, profile_id, generic, blocked = row
         return IdentifierNode(
             (type_, value),
-            parse(first),
-            parse(last),
+            parse_stored_iso(first),
+            parse_stored_iso(last),
             profile_id,
             bool(generic),
             bool(blocked),
@@ -703,7 +702,7 @@ class SQLiteStore:
             (self._ids_json(profile_ids),),
         ):
             result.setdefault(pid, []).append(
-                AttributeValue((t, v), name, json.loads(value), source, parse_iso(ts))
+                AttributeValue((t, v), name, json.loads(value), source, parse_stored_iso(ts))
             )
         return result
 
@@ -726,7 +725,7 @@ class SQLiteStore:
                 b=(row[3], row[4]) if row[3] is not None else None,
                 actor=row[5],
                 reason=row[6],
-                timestamp=parse_iso(row[7]),
+                timestamp=parse_stored_iso(row[7]),
                 force=bool(row[8]),
             )
             for row in self.conn.execute(
@@ -815,8 +814,7 @@ class SQLiteStore:
         if row is None:
             return None
         # Each member is a `_NODE_COLUMNS` row: strings and small integers, exact in orjson.
-        node = self._node
-        return profile_from_row(row), [node(m, parse_stored_iso) for m in orjson.loads(row[6])]
+        return profile_from_row(row), [self._node(m) for m in orjson.loads(row[6])]
 
     def iter_profiles(self) -> Iterator[ProfileRecord]:
         cur = self.conn.execute(
