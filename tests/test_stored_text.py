@@ -83,3 +83,9 @@ def test_stored_timestamps_parse_back_to_the_same_instant_in_utc(ts: datetime) -
     assert back.tzinfo is UTC
     assert back == parse_iso(text)
     assert back == (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC))
+
+
+def test_stored_timestamps_of_the_first_format_still_read_as_utc() -> None:
+    # The first `iso` wrote "...Z"; `fromisoformat` reads that as UTC too.
+    back = parse_stored_iso("2024-03-01T12:30:00.000000Z")
+    assert back == T0 and back.tzinfo is UTC
