@@ -159,11 +159,9 @@ class SQLiteStore:
     WAL_RESTART_MB = 256
     WAL_CATCH_UP_S = 10.0
 
-    def __init__(
-        self, path: Path, *, busy_timeout_ms: int = 30_000, mmap_mb: int | None = None
-    ) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = path
-        self.mmap_mb = mmap_mb_from_env() if mmap_mb is None else mmap_mb
+        mmap_mb = mmap_mb_from_env()
         self.url = f"sqlite:///{path}"
         try:
             self.conn = sqlite3.connect(
@@ -183,7 +181,7 @@ class SQLiteStore:
         self.conn.execute("PRAGMA secure_delete = ON")
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute(f"PRAGMA cache_size = {-PAGE_CACHE_MB * 1024}")
-        self.conn.execute(f"PRAGMA mmap_size = {int(self.mmap_mb) * 1024 * 1024}")
+        self.conn.execute(f"PRAGMA mmap_size = {mmap_mb * 1024 * 1024}")
         self._depth = 0
         # Row ids of the identifiers upserted in the current transaction: a batch looks its
         # identifiers up several times (anchors, link ends, neighbour counts) and row ids do
